@@ -1,0 +1,1 @@
+"""The runner's core: no HTTP, no argv, no Jupyter in here."""

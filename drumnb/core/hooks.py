@@ -1,0 +1,182 @@
+"""Load ``custom.py`` hooks by path, each folder under its own module name.
+
+* Two model folders in one process never share module state: each load makes
+  a fresh module named ``drumnb_custom_<n>``.  Re-loading re-executes the file,
+  so edits are picked up.
+* Helper modules beside ``custom.py`` import: the folder is put first on
+  ``sys.path`` while the file runs (and while the model loads), and modules
+  imported from the folder are dropped from ``sys.modules`` afterwards, so the
+  next folder, or the next load of this one, imports its own copies.
+* ``from datarobot_drum import RuntimeParameters`` works even when DRUM is not
+  installed: a small stand-in package is importable while hooks load.
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib.util
+import inspect
+import itertools
+import os
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from .errors import HookError, HookLoadError, locate
+
+STRUCTURED_HOOKS = ("init", "load_model", "read_input_data", "transform", "score", "post_process")
+OTHER_HOOKS = ("score_unstructured", "chat", "fit", "get_supported_llm_models")
+ALL_HOOKS = STRUCTURED_HOOKS + OTHER_HOOKS
+HOOK_FILE = "custom.py"
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Hooks:
+    """The hooks a folder defines (``None`` where absent) and where they came from."""
+
+    path: str | None = None
+    module: types.ModuleType | None = None
+    functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Callable[..., Any] | None:
+        return self.functions.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.functions
+
+    @property
+    def names(self) -> list[str]:
+        return [h for h in ALL_HOOKS if h in self.functions]
+
+
+def accepted_kwargs(fn: Callable[..., Any], offered: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``offered`` keyword arguments that ``fn``'s signature takes."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return dict(offered)
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return dict(offered)
+    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return {k: v for k, v in offered.items() if k in names}
+
+
+def near_miss(name: str) -> str | None:
+    """A hook name that ``name`` looks like a typo of (``scroe`` -> ``score``)."""
+    if name in ALL_HOOKS or name.startswith("_"):
+        return None
+    match = difflib.get_close_matches(name, ALL_HOOKS, n=1, cutoff=0.8)
+    return match[0] if match else None
+
+
+@contextlib.contextmanager
+def folder_imports(code_dir: str) -> Iterator[None]:
+    """Let code in ``code_dir`` import its neighbours, then forget them."""
+    root = os.path.realpath(code_dir)
+    before = set(sys.modules)
+    sys.path.insert(0, code_dir)
+    shim = _install_drum_shim()
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(code_dir)
+        if shim:
+            for name in [m for m in sys.modules if m == "datarobot_drum" or m.startswith("datarobot_drum.")]:
+                if getattr(sys.modules[name], "__drumnb_shim__", False):
+                    del sys.modules[name]
+        for name in set(sys.modules) - before:
+            path = getattr(sys.modules.get(name), "__file__", None)
+            if path and os.path.realpath(path).startswith(root + os.sep) and not name.startswith("drumnb_custom_"):
+                del sys.modules[name]
+
+
+def load_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
+    """Execute ``code_dir/custom.py`` as a fresh module and collect its hooks."""
+    path = os.path.join(code_dir, filename)
+    if not os.path.isfile(path):
+        return Hooks()
+    name = f"drumnb_custom_{next(_counter)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    try:
+        with folder_imports(code_dir):
+            spec.loader.exec_module(module)
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code becomes a typed error
+        sys.modules.pop(name, None)
+        if isinstance(exc, (KeyboardInterrupt,)):
+            raise
+        if isinstance(exc, SyntaxError):
+            raise HookLoadError("import", f"{exc.msg}", file=exc.filename or path, line=exc.lineno,
+                                cause_type="SyntaxError", hint=f"fix the syntax of {filename}") from None
+        file, line = locate(exc, [code_dir])
+        raise HookLoadError("import", str(exc) or type(exc).__name__, file=file or path, line=line,
+                            cause_type=type(exc).__name__,
+                            hint=_import_hint(exc)) from exc
+    hooks = Hooks(path=path, module=module)
+    for attr, value in vars(module).items():
+        if attr in ALL_HOOKS and callable(value):
+            hooks.functions[attr] = value
+        elif inspect.isfunction(value) and value.__module__ == name:
+            miss = near_miss(attr)
+            if miss and miss not in vars(module):
+                hooks.warnings.append(f"{filename} defines {attr!r}, which is not a hook; did you mean {miss!r}?")
+    return hooks
+
+
+def _import_hint(exc: BaseException) -> str | None:
+    if isinstance(exc, ModuleNotFoundError):
+        return f"install the package that provides {exc.name!r} in this environment (pip install ...)"
+    return None
+
+
+def call_hook(hooks: Hooks, name: str, *args: Any, required_result: bool = True,
+              loading: bool = False, **kwargs: Any) -> Any:
+    """Call hook ``name``; failures and a missing result become a HookError naming file and line."""
+    fn = hooks.functions[name]
+    error = HookLoadError if loading else HookError
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        from .errors import DrumnbError
+
+        if isinstance(exc, DrumnbError):  # e.g. RuntimeParameters errors: already typed
+            raise
+        roots = [os.path.dirname(hooks.path)] if hooks.path else []
+        file, line = locate(exc, roots)
+        raise error(name, str(exc) or type(exc).__name__, file=file or hooks.path, line=line,
+                    cause_type=type(exc).__name__) from exc
+    if required_result and result is None:
+        line = getattr(getattr(fn, "__code__", None), "co_firstlineno", None)
+        raise error(name, "returned None; this hook must return a value", file=hooks.path, line=line,
+                    hint=f"make '{name}' return its result")
+    return result
+
+
+# --- a stand-in for the public names of the datarobot_drum package -----------------------------
+
+def _install_drum_shim() -> bool:
+    """Make ``import datarobot_drum`` work while hooks load, if DRUM is absent."""
+    if "datarobot_drum" in sys.modules:
+        return False
+    if importlib.util.find_spec("datarobot_drum") is not None:
+        return False
+    from . import params
+
+    pkg = types.ModuleType("datarobot_drum")
+    pkg.__drumnb_shim__ = True  # type: ignore[attr-defined]
+    pkg.__path__ = []  # a package, so that submodule imports resolve below
+    pkg.RuntimeParameters = params.RuntimeParameters  # type: ignore[attr-defined]
+    sub = types.ModuleType("datarobot_drum.runtime_parameters")
+    sub.__drumnb_shim__ = True  # type: ignore[attr-defined]
+    sub.RuntimeParameters = params.RuntimeParameters  # type: ignore[attr-defined]
+    pkg.runtime_parameters = sub  # type: ignore[attr-defined]
+    sys.modules["datarobot_drum"] = pkg
+    sys.modules["datarobot_drum.runtime_parameters"] = sub
+    return True

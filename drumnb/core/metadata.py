@@ -1,0 +1,91 @@
+"""``model-metadata.yaml``: the one module that reads it.
+
+Only the fields the runner needs are interpreted here (name, type, targetType,
+targetName, labels); the raw mapping is kept in ``ModelMetadata.raw`` so later
+features (schemas, runtime parameters) read from the same parsed object.
+DataRobot's files put the labels under ``inferenceModel:``; they are accepted
+there and at the top level.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigurationError
+
+FILENAME = "model-metadata.yaml"
+
+KNOWN_KEYS = {
+    "name", "type", "targetType", "targetName", "environmentID", "modelID", "description",
+    "majorVersion", "inferenceModel", "training", "validation", "typeSchema",
+    "inputRequirements", "outputRequirements", "runtimeParameterDefinitions",
+    "positiveClassLabel", "negativeClassLabel", "classLabels", "userCredentialSpecifications",
+}
+INFERENCE_KEYS = {"targetName", "positiveClassLabel", "negativeClassLabel", "classLabels",
+                  "predictionThreshold", "language"}
+
+
+@dataclass
+class ModelMetadata:
+    path: str | None = None
+    name: str | None = None
+    type: str | None = None
+    target_type: str | None = None
+    target_name: str | None = None
+    positive_class_label: str | None = None
+    negative_class_label: str | None = None
+    class_labels: list[str] | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _label(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def read_metadata(code_dir: str) -> ModelMetadata:
+    """Parse ``code_dir/model-metadata.yaml``; an empty object when absent."""
+    path = os.path.join(code_dir, FILENAME)
+    if not os.path.isfile(path):
+        return ModelMetadata()
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigurationError(f"{FILENAME} is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+                                 hint="fix the YAML syntax (indentation, colons, quotes)") from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{FILENAME} must hold a mapping of keys, got {type(raw).__name__}")
+    for key in raw:
+        if key not in KNOWN_KEYS:
+            near = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+            warnings.warn(f"{FILENAME}: unknown key {key!r}" + (f"; did you mean {near[0]!r}?" if near else ""),
+                          stacklevel=2)
+    inference = raw.get("inferenceModel") or {}
+    if not isinstance(inference, dict):
+        raise ConfigurationError(f"{FILENAME}: inferenceModel must be a mapping")
+
+    def pick(key: str) -> Any:
+        return inference.get(key, raw.get(key))
+
+    labels = pick("classLabels")
+    if labels is not None and not isinstance(labels, list):
+        raise ConfigurationError(f"{FILENAME}: classLabels must be a list, got {labels!r}")
+    target = raw.get("targetType")
+    return ModelMetadata(
+        path=path,
+        name=raw.get("name"),
+        type=raw.get("type"),
+        target_type=str(target).lower() if target is not None else None,
+        target_name=pick("targetName"),
+        positive_class_label=_label(pick("positiveClassLabel")),
+        negative_class_label=_label(pick("negativeClassLabel")),
+        class_labels=[str(x) for x in labels] if labels is not None else None,
+        raw=raw,
+    )

@@ -1,0 +1,337 @@
+"""The model object: load a folder once, then score data through its hooks.
+
+Pipeline per call, as DRUM runs it::
+
+    read_input_data(bytes) | built-in reader  ->  transform(data, model)
+      ->  score(data, model, **labels) | built-in predictor  ->  post_process(predictions, model)
+      ->  output contract of the target type
+
+This module knows nothing of HTTP, argv or Jupyter; every front end calls it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tarfile
+import tempfile
+import threading
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+
+from .. import predictors
+from . import contract
+from .contract import CLASSIFICATION, TRANSFORM, UNSTRUCTURED, ModelConfig
+from .errors import ArtifactError, ConfigurationError, HookLoadError, InputError, UnsupportedError
+from .hooks import Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
+from .metadata import ModelMetadata, read_metadata
+
+log = logging.getLogger("drumnb")
+
+PathLike = "str | os.PathLike[str]"
+#: Rows per chunk when a built-in predictor scores a large frame (bounds memory, drives progress bars).
+CHUNK_ROWS = 200_000
+_LANG_FILES = {"custom.R": "R", "custom.r": "R", "custom.jl": "Julia"}
+
+
+def _unpack_archive(path: str) -> tempfile.TemporaryDirectory:
+    tmp = tempfile.TemporaryDirectory(prefix="drumnb-model-")
+    try:
+        with tarfile.open(path) as tar:
+            tar.extractall(tmp.name, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        tmp.cleanup()
+        raise ArtifactError(f"cannot unpack model archive {path}: {exc}",
+                            hint="make it with: tar -czf custom_model.tar.gz -C MODEL_DIR .") from None
+    return tmp
+
+
+class Model:
+    """A loaded model folder.  Build it with :func:`drumnb.load_model`."""
+
+    def __init__(self, code_dir: str, *, config: ModelConfig, metadata: ModelMetadata,
+                 options: dict[str, Any], archive: str | None = None,
+                 tmpdir: tempfile.TemporaryDirectory | None = None):
+        self.code_dir = code_dir
+        self.config = config
+        self.metadata = metadata
+        self.archive = archive
+        self._options = options
+        self._tmpdir = tmpdir
+        self._lock = threading.RLock()
+        self.hooks = Hooks()
+        self.model: Any = None
+        self.predictor: predictors.Predictor | None = None
+        self.artifact: str | None = None
+        self.load_seconds = 0.0
+        self._load()
+
+    # --- loading ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        started = time.perf_counter()
+        code_dir = self.code_dir
+        for fname, lang in _LANG_FILES.items():
+            if os.path.isfile(os.path.join(code_dir, fname)) and not os.path.isfile(os.path.join(code_dir, "custom.py")):
+                raise UnsupportedError(f"{lang} models ({fname}) are not supported by this drumnb yet",
+                                       hint="use a Python custom.py, or a built-in artifact")
+        hooks = load_hooks(code_dir)
+        for warning in hooks.warnings:
+            log.warning(warning)
+        with folder_imports(code_dir):
+            if "init" in hooks:
+                call_hook(hooks, "init", required_result=False, loading=True,
+                          **accepted_kwargs(hooks.functions["init"], {"code_dir": code_dir}))
+            artifacts = predictors.find_artifacts(code_dir)
+            model, predictor, artifact = None, None, None
+            if "load_model" in hooks:
+                model = call_hook(hooks, "load_model", code_dir, loading=True)
+                if len(artifacts) == 1:
+                    artifact = artifacts[0]
+                    spec = predictors.for_artifact(artifact)
+                else:
+                    spec = predictors.for_object(model)
+                predictor = spec.load_class()(self.config) if spec else None
+            elif len(artifacts) == 1:
+                artifact = artifacts[0]
+                spec = predictors.for_artifact(artifact)
+                predictor = spec.load_class()(self.config)
+                try:
+                    model = predictor.load(artifact)
+                except ArtifactError:
+                    raise
+                except ModuleNotFoundError as exc:
+                    raise ArtifactError(f"loading {os.path.basename(artifact)} needs the package {exc.name!r}, "
+                                        "which is not installed",
+                                        hint=f"pip install 'drumnb[{spec.name}]' (or the package itself)") from None
+                except Exception as exc:  # noqa: BLE001
+                    raise ArtifactError(f"cannot load {os.path.basename(artifact)} with the {spec.name} "
+                                        f"predictor: {type(exc).__name__}: {exc}",
+                                        hint="check the file was saved by the framework its extension names, "
+                                             "or define load_model in custom.py") from exc
+            elif len(artifacts) > 1:
+                raise ArtifactError(
+                    f"found {len(artifacts)} model artifacts in {code_dir}: "
+                    f"{[os.path.basename(a) for a in artifacts]}; drumnb needs exactly one",
+                    hint="remove the extra files, or define load_model in custom.py to choose")
+            elif not self._can_run_without_model(hooks):
+                files = sorted(os.listdir(code_dir))
+                raise ArtifactError(
+                    f"no model artifact in {code_dir} and no load_model hook; found {files[:20]}",
+                    hint="add one artifact (" + ", ".join(sorted({e for s in predictors.registered().values()
+                                                                   for e in s.extensions})) +
+                         ") or define load_model(code_dir) in custom.py")
+        self.hooks, self.model, self.predictor, self.artifact = hooks, model, predictor, artifact
+        self._score_kwargs = (accepted_kwargs(hooks.functions["score"], self.config.hook_kwargs())
+                              if "score" in hooks else {})
+        self.load_seconds = time.perf_counter() - started
+
+    def _can_run_without_model(self, hooks: Hooks) -> bool:
+        t = self.config.target_type
+        return (t == UNSTRUCTURED and "score_unstructured" in hooks) or "chat" in hooks
+
+    def reload(self) -> "Model":
+        """Re-read ``custom.py`` and re-load the model (after edits).  Returns self."""
+        with self._lock:
+            self._load()
+        return self
+
+    # --- scoring ---------------------------------------------------------------------------
+    def read(self, data: Any, *, format: str | None = None, content_type: str | None = None,
+             sparse_column_names: Sequence[str] | None = None) -> Any:
+        """Turn ``data`` (DataFrame, bytes, or a file path) into what ``transform``/``score`` get."""
+        from . import codecs
+
+        hook = "read_input_data" in self.hooks
+        if isinstance(data, pd.DataFrame):
+            if hook:  # the same bytes the CLI and the server would hand the hook
+                return call_hook(self.hooks, "read_input_data", codecs.write_csv(data))
+            return data.copy(deep=False)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            raw = bytes(data)
+            if hook:
+                return call_hook(self.hooks, "read_input_data", raw)
+            return codecs.read_frame(raw, format=format, content_type=content_type,
+                                     sparse_column_names=sparse_column_names)
+        if isinstance(data, (str, os.PathLike)):
+            path = os.fspath(data)
+            if not os.path.isfile(path):
+                raise InputError(f"input file not found: {path}", hint="check the path passed as --input")
+            if hook:
+                with open(path, "rb") as fh:
+                    return call_hook(self.hooks, "read_input_data", fh.read())
+            return codecs.read_frame(path, format=format, content_type=content_type, path=path,
+                                     sparse_column_names=sparse_column_names)
+        if self.config.target_type == UNSTRUCTURED:
+            return data
+        raise InputError(f"cannot score a {type(data).__name__}",
+                         hint="pass a pandas DataFrame, CSV/Arrow/Parquet bytes, or a file path")
+
+    def predict(self, data: Any, *, format: str | None = None, content_type: str | None = None,
+                sparse_column_names: Sequence[str] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Any:
+        """Score ``data`` and return predictions as a DataFrame.
+
+        ``data`` is a DataFrame, bytes (CSV by default; ``format`` or
+        ``content_type`` name another), or a path to a file whose extension
+        names its format.  For a ``transform`` model the transformed data is
+        returned (a DataFrame, or a scipy sparse matrix).  ``progress(done, total)``
+        is called as rows are scored.
+        """
+        t = self.config.target_type
+        if t == UNSTRUCTURED:
+            raise ConfigurationError("an unstructured model is scored with predict_unstructured, not predict")
+        frame = self.read(data, format=format, content_type=content_type,
+                          sparse_column_names=sparse_column_names)
+        if isinstance(frame, pd.DataFrame) and len(frame) == 0:
+            raise InputError("the input has no rows", hint="send at least one row of data")
+        if "transform" in self.hooks:
+            frame = call_hook(self.hooks, "transform", frame, self.model)
+        if t == TRANSFORM:
+            return self._transform_output(frame, progress)
+        n_rows = _rows(frame)
+        if "score" in self.hooks:
+            pred = call_hook(self.hooks, "score", frame, self.model, **self._score_kwargs)
+            source = "the 'score' hook"
+            if progress and n_rows:
+                progress(n_rows, n_rows)
+        else:
+            pred = self._builtin_predict(frame, progress)
+            source = f"the {self.predictor.name} predictor"  # type: ignore[union-attr]
+        if "post_process" in self.hooks:
+            pred = call_hook(self.hooks, "post_process", pred, self.model)
+            source = "the 'post_process' hook"
+        return contract.check_predictions(pred, self.config, n_rows, source=source)
+
+    def _transform_output(self, frame: Any, progress: Callable[[int, int], None] | None) -> Any:
+        if "transform" not in self.hooks:
+            if self.predictor is None:
+                raise ArtifactError("a transform model needs a 'transform' hook or a model with .transform()")
+            frame = self.predictor.transform(self.model, self._columns(frame))
+        if progress:
+            progress(_rows(frame) or 0, _rows(frame) or 0)
+        return contract.check_predictions(frame, self.config, None, source="the transform")
+
+    def _columns(self, frame: Any) -> Any:
+        from ..predictors.sklearn import check_columns
+
+        return check_columns(frame, self.predictor.expected_columns(self.model)) if self.predictor else frame
+
+    def _builtin_predict(self, frame: Any, progress: Callable[[int, int], None] | None) -> pd.DataFrame:
+        if self.predictor is None:
+            raise ArtifactError(f"no built-in predictor can score {type(self.model).__name__}",
+                                hint="define a 'score' hook in custom.py")
+        frame = self._columns(frame)
+        n = len(frame)
+        chunk = CHUNK_ROWS if n > CHUNK_ROWS else n
+        parts = []
+        for start in range(0, n, chunk):
+            part = frame.iloc[start:start + chunk] if chunk < n else frame
+            try:
+                raw, classes = self.predictor.predict(self.model, part, self.config)
+            except (InputError, ArtifactError):
+                raise
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(f"the {self.predictor.name} model rejected the input: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            parts.append(contract.format_predictions(raw, self.config, classes=classes))
+            if progress:
+                progress(min(start + chunk, n), n)
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    # --- description -----------------------------------------------------------------------
+    @property
+    def target_type(self) -> str:
+        return self.config.target_type
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self.config.labels
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the model is: folder, target type, labels, predictor, hooks, metadata."""
+        from .. import __version__
+
+        cfg = self.config
+        info: dict[str, Any] = {
+            "codeDir": self.archive or self.code_dir,
+            "targetType": cfg.target_type,
+            "language": "python",
+            "predictor": self.predictor.name if self.predictor else None,
+            "artifact": os.path.basename(self.artifact) if self.artifact else None,
+            "hooks": self.hooks.names,
+            "drumnbVersion": __version__,
+            "modelMetadata": self.metadata.raw,
+            "loadSeconds": round(self.load_seconds, 4),
+        }
+        if cfg.target_type == contract.BINARY:
+            info["positiveClassLabel"] = cfg.positive_class_label
+            info["negativeClassLabel"] = cfg.negative_class_label
+        if cfg.target_type in CLASSIFICATION:
+            info["classLabels"] = cfg.labels
+        return info
+
+    def __repr__(self) -> str:
+        what = self.predictor.name if self.predictor else "hooks"
+        return f"<drumnb.Model {self.config.target_type} {what} {self.archive or self.code_dir!r}>"
+
+    def close(self) -> None:
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+
+def _rows(frame: Any) -> int | None:
+    shape = getattr(frame, "shape", None)
+    if shape:
+        return int(shape[0])
+    try:
+        return len(frame)
+    except TypeError:
+        return None
+
+
+def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = None, *,
+               positive_class_label: Any = None, negative_class_label: Any = None,
+               class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
+               runtime_params_file: str | None = None, env: Mapping[str, str] | None = None) -> Model:
+    """Load a DRUM model folder (or a ``custom_model.tar.gz``) for scoring.
+
+    Target type and labels default, in order, to the ``TARGET_TYPE`` /
+    ``POSITIVE_CLASS_LABEL`` / ``NEGATIVE_CLASS_LABEL`` / ``CLASS_LABELS``
+    environment variables, ``model-metadata.yaml``, ``class_labels.txt``,
+    and finally inference (labels given: binary or multiclass; else regression).
+
+    >>> model = load_model("my_model/", "binary", positive_class_label="yes", negative_class_label="no")
+    >>> model.predict(df)          # DataFrame with columns ["no", "yes"]
+    """
+    path = os.fspath(code_dir)
+    archive, tmp = None, None
+    if os.path.isfile(path) and (path.endswith((".tar.gz", ".tgz", ".tar"))):
+        archive, tmp = path, _unpack_archive(path)
+        path = tmp.name
+    elif not os.path.isdir(path):
+        raise ConfigurationError(f"model folder not found: {path}",
+                                 hint="pass the folder holding the artifact and custom.py (--code-dir)")
+    try:
+        if runtime_params_file:
+            from .params import RuntimeParameters
+
+            RuntimeParameters.load_file(runtime_params_file)
+        metadata = read_metadata(path)
+        config = contract.resolve_config(
+            path, metadata, target_type=target_type, positive_class_label=positive_class_label,
+            negative_class_label=negative_class_label, class_labels=class_labels,
+            class_labels_file=class_labels_file, env=env)
+        for note in config.notes:
+            log.warning(note)
+        return Model(path, config=config, metadata=metadata, archive=archive, tmpdir=tmp,
+                     options={"runtime_params_file": runtime_params_file})
+    except BaseException:
+        if tmp is not None:
+            tmp.cleanup()
+        raise
+
+
+__all__ = ["Model", "load_model", "HookLoadError"]

@@ -1,0 +1,145 @@
+"""The one registry of built-in predictors, keyed by artifact extension.
+
+A predictor is registered by *name*, the artifact extensions it reads, the
+top-level modules whose objects it can score (for models returned by a
+``load_model`` hook), and an import path ``"package.module:Class"``.  The
+class is imported only when an artifact of its kind is used, so scoring an
+ONNX model never imports torch, TensorFlow or scikit-learn.
+
+Third-party predictors register through the ``drumnb.predictors`` entry
+point group: each entry point is a callable that calls :func:`register`.
+
+A predictor class implements::
+
+    class MyPredictor(Predictor):
+        name = "myframework"
+        def load(self, path: str) -> Any: ...                 # the deserialized model
+        def predict(self, model, data: DataFrame, config) -> tuple[array-like, classes | None]
+        def transform(self, model, data) -> DataFrame | sparse matrix   # optional
+        def expected_columns(self, model) -> list[str] | None           # optional
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ..core.errors import ArtifactError
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    name: str
+    extensions: tuple[str, ...]
+    target: str
+    modules: tuple[str, ...] = ()
+    language: str = "python"
+
+    def load_class(self) -> type["Predictor"]:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_BY_NAME: dict[str, PredictorSpec] = {}
+_BY_EXT: dict[str, PredictorSpec] = {}
+_entry_points_loaded = False
+
+
+def register(name: str, extensions: Sequence[str], target: str, *, modules: Sequence[str] = (),
+             language: str = "python") -> PredictorSpec:
+    """Register a predictor; a later registration of the same extension wins."""
+    spec = PredictorSpec(name, tuple(e.lower() for e in extensions), target, tuple(modules), language)
+    _BY_NAME[name] = spec
+    for ext in spec.extensions:
+        _BY_EXT[ext] = spec
+    return spec
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="drumnb.predictors"):
+        ep.load()()
+
+
+def registered() -> dict[str, PredictorSpec]:
+    _load_entry_points()
+    return dict(_BY_NAME)
+
+
+def extension_of(path: str) -> str:
+    name = os.path.basename(path).lower()
+    for ext in sorted(_BY_EXT, key=len, reverse=True):  # longest first: ".tar.gz" before ".gz"
+        if name.endswith(ext):
+            return ext
+    return os.path.splitext(name)[1]
+
+
+def find_artifacts(code_dir: str) -> list[str]:
+    """Files at the top of ``code_dir`` whose extension a predictor reads."""
+    _load_entry_points()
+    out = []
+    for entry in sorted(os.listdir(code_dir)):
+        path = os.path.join(code_dir, entry)
+        if os.path.isfile(path) and extension_of(path) in _BY_EXT:
+            out.append(path)
+    return out
+
+
+def for_artifact(path: str) -> PredictorSpec:
+    _load_entry_points()
+    try:
+        return _BY_EXT[extension_of(path)]
+    except KeyError:
+        raise ArtifactError(f"no predictor reads {os.path.basename(path)!r}",
+                            hint=f"known artifact extensions: {', '.join(sorted(_BY_EXT))}") from None
+
+
+def for_object(obj: Any) -> PredictorSpec | None:
+    """The predictor for a model object returned by ``load_model`` (by its type's package)."""
+    _load_entry_points()
+    for klass in type(obj).__mro__:
+        top = (klass.__module__ or "").split(".")[0]
+        for spec in _BY_NAME.values():
+            if top in spec.modules:
+                return spec
+    if callable(getattr(obj, "predict", None)):
+        return _BY_NAME.get("sklearn")
+    return None
+
+
+class Predictor:
+    """Base class: a framework's way to load an artifact and score a DataFrame."""
+
+    name = "base"
+
+    def __init__(self, config: Any):
+        self.config = config
+
+    def load(self, path: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict(self, model: Any, data: Any, config: Any) -> tuple[Any, Sequence[Any] | None]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def transform(self, model: Any, data: Any) -> Any:
+        raise ArtifactError(f"a {self.name} model cannot transform data",
+                            hint="define a 'transform' hook in custom.py")
+
+    def expected_columns(self, model: Any) -> list[str] | None:
+        return None
+
+    def describe(self, model: Any) -> dict[str, Any]:
+        return {"predictor": self.name, "model": type(model).__module__ + "." + type(model).__qualname__}
+
+
+register("sklearn", [".pkl", ".joblib"], "drumnb.predictors.sklearn:PicklePredictor",
+         modules=["sklearn", "xgboost", "lightgbm", "catboost", "imblearn"])
+register("torch", [".pth", ".pt"], "drumnb.predictors.torch:TorchPredictor", modules=["torch"])
+register("keras", [".h5", ".keras"], "drumnb.predictors.keras:KerasPredictor", modules=["keras", "tensorflow", "tf_keras"])
+register("onnx", [".onnx"], "drumnb.predictors.onnx:OnnxPredictor", modules=["onnxruntime"])

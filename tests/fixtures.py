@@ -1,0 +1,54 @@
+"""Tiny model folders with one behaviour each, written at test time."""
+from __future__ import annotations
+
+import os
+import pickle
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def write_folder(root: Path, name: str, custom: str | None = None, files: dict[str, object] | None = None) -> Path:
+    """A model folder ``root/name`` with ``custom.py`` (dedented) and other files.
+
+    ``files`` maps a file name to text (str), bytes, or an object to pickle.
+    """
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if custom is not None:
+        (folder / "custom.py").write_text(textwrap.dedent(custom).lstrip())
+    for fname, content in (files or {}).items():
+        path = folder / fname
+        if isinstance(content, str):
+            path.write_text(textwrap.dedent(content).lstrip())
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            with open(path, "wb") as fh:
+                pickle.dump(content, fh)
+    return folder
+
+
+def frame(n: int = 20, cols: int = 3, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(size=(n, cols)), columns=[f"x{i}" for i in range(cols)])
+
+
+class ConstantRegressor:
+    """Picklable stand-in estimator: predicts the sum of each row."""
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float).sum(axis=1)
+
+
+ECHO_SCORE = """
+    import pandas as pd
+
+    def load_model(code_dir):
+        return "model"
+
+    def score(data, model, **kwargs):
+        return pd.DataFrame({"Predictions": data.iloc[:, 0].astype(float)})
+"""
