@@ -43,7 +43,7 @@ class ConstantRegressor:
         return np.asarray(X, dtype=float).sum(axis=1)
 
 
-ECHO_SCORE = """
+ECHO_SCORE = textwrap.dedent("""
     import pandas as pd
 
     def load_model(code_dir):
@@ -51,4 +51,4 @@ ECHO_SCORE = """
 
     def score(data, model, **kwargs):
         return pd.DataFrame({"Predictions": data.iloc[:, 0].astype(float)})
-"""
+""")

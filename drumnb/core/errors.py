@@ -81,10 +81,14 @@ class HookError(DrumnbError):
     def __init__(self, hook: str, message: str, *, file: str | None = None, line: int | None = None,
                  cause_type: str | None = None, hint: str | None = None, status: int | None = None):
         where = ""
-        if file:
+        if hook == "import":
+            where = f" (line {line})" if line else ""
+        elif file:
             where = f" ({os.path.basename(file)}" + (f", line {line}" if line else "") + ")"
         prefix = f"{cause_type}: " if cause_type else ""
-        super().__init__(f"'{hook}' hook failed{where}: {prefix}{message}", hint=hint, status=status)
+        what = (f"{os.path.basename(file) if file else 'the hooks file'} could not be imported" if hook == "import"
+                else f"'{hook}' hook failed")
+        super().__init__(f"{what}{where}: {prefix}{message}", hint=hint, status=status)
         self.hook, self.file, self.line, self.cause_type = hook, file, line, cause_type
         self.detail = message
 

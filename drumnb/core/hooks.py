@@ -8,7 +8,8 @@
   imported from the folder are dropped from ``sys.modules`` afterwards, so the
   next folder, or the next load of this one, imports its own copies.
 * ``from datarobot_drum import RuntimeParameters`` works even when DRUM is not
-  installed: a small stand-in package is importable while hooks load.
+  installed: once a hooks file loads, a small stand-in package (marked
+  ``__drumnb_shim__``) answers that import, at load time and inside hooks.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Hooks:
     """The hooks a folder defines (``None`` where absent) and where they came from."""
 
     path: str | None = None
+    language: str = "python"
     module: types.ModuleType | None = None
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -79,23 +81,40 @@ def folder_imports(code_dir: str) -> Iterator[None]:
     root = os.path.realpath(code_dir)
     before = set(sys.modules)
     sys.path.insert(0, code_dir)
-    shim = _install_drum_shim()
+    _install_drum_shim()
     try:
         yield
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(code_dir)
-        if shim:
-            for name in [m for m in sys.modules if m == "datarobot_drum" or m.startswith("datarobot_drum.")]:
-                if getattr(sys.modules[name], "__drumnb_shim__", False):
-                    del sys.modules[name]
         for name in set(sys.modules) - before:
             path = getattr(sys.modules.get(name), "__file__", None)
             if path and os.path.realpath(path).startswith(root + os.sep) and not name.startswith("drumnb_custom_"):
                 del sys.modules[name]
 
 
-def load_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
+#: Hook files of other languages: file name -> "module:function" returning Hooks for a folder.
+#: (``custom.py`` is read here; e.g. the R predictor registers ``custom.R``.)
+HOOK_LOADERS: dict[str, str] = {}
+
+
+def register_hook_loader(filename: str, target: str) -> None:
+    """Let another language's hooks file (``custom.R``) be loaded by ``target(code_dir) -> Hooks``."""
+    HOOK_LOADERS[filename] = target
+
+
+def load_hooks(code_dir: str) -> Hooks:
+    """The hooks of a folder: ``custom.py``, else a registered other-language file, else none."""
+    if os.path.isfile(os.path.join(code_dir, HOOK_FILE)):
+        return load_python_hooks(code_dir)
+    for filename, target in HOOK_LOADERS.items():
+        if os.path.isfile(os.path.join(code_dir, filename)):
+            module, _, attr = target.partition(":")
+            return getattr(importlib.import_module(module), attr)(code_dir)
+    return Hooks()
+
+
+def load_python_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
     """Execute ``code_dir/custom.py`` as a fresh module and collect its hooks."""
     path = os.path.join(code_dir, filename)
     if not os.path.isfile(path):
@@ -162,7 +181,7 @@ def call_hook(hooks: Hooks, name: str, *args: Any, required_result: bool = True,
 # --- a stand-in for the public names of the datarobot_drum package -----------------------------
 
 def _install_drum_shim() -> bool:
-    """Make ``import datarobot_drum`` work while hooks load, if DRUM is absent."""
+    """Make ``import datarobot_drum`` work for hooks, if DRUM is absent."""
     if "datarobot_drum" in sys.modules:
         return False
     if importlib.util.find_spec("datarobot_drum") is not None:

@@ -38,6 +38,7 @@ class ModelMetadata:
     positive_class_label: str | None = None
     negative_class_label: str | None = None
     class_labels: list[str] | None = None
+    runtime_parameter_definitions: list[dict[str, Any]] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,6 +78,9 @@ def read_metadata(code_dir: str) -> ModelMetadata:
     labels = pick("classLabels")
     if labels is not None and not isinstance(labels, list):
         raise ConfigurationError(f"{FILENAME}: classLabels must be a list, got {labels!r}")
+    definitions = raw.get("runtimeParameterDefinitions")
+    if definitions is not None and not isinstance(definitions, list):
+        raise ConfigurationError(f"{FILENAME}: runtimeParameterDefinitions must be a list")
     target = raw.get("targetType")
     return ModelMetadata(
         path=path,
@@ -87,5 +91,6 @@ def read_metadata(code_dir: str) -> ModelMetadata:
         positive_class_label=_label(pick("positiveClassLabel")),
         negative_class_label=_label(pick("negativeClassLabel")),
         class_labels=[str(x) for x in labels] if labels is not None else None,
+        runtime_parameter_definitions=definitions,
         raw=raw,
     )

@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
@@ -24,7 +25,7 @@ from .. import predictors
 from . import contract
 from .contract import CLASSIFICATION, TRANSFORM, UNSTRUCTURED, ModelConfig
 from .errors import ArtifactError, ConfigurationError, HookLoadError, InputError, UnsupportedError
-from .hooks import Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
+from .hooks import HOOK_LOADERS, Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
 from .metadata import ModelMetadata, read_metadata
 
 log = logging.getLogger("drumnb")
@@ -59,20 +60,25 @@ class Model:
         self.archive = archive
         self._options = options
         self._tmpdir = tmpdir
+        self.runtime_parameters: dict[str, Any] = options.get("runtime_parameters", {})
         self._lock = threading.RLock()
         self.hooks = Hooks()
         self.model: Any = None
         self.predictor: predictors.Predictor | None = None
         self.artifact: str | None = None
         self.load_seconds = 0.0
+        self.monitor: Any = None
+        self.reporter = self._make_reporter(options.get("monitor"))
         self._load()
 
     # --- loading ---------------------------------------------------------------------------
     def _load(self) -> None:
         started = time.perf_counter()
         code_dir = self.code_dir
+        self._activate()
         for fname, lang in _LANG_FILES.items():
-            if os.path.isfile(os.path.join(code_dir, fname)) and not os.path.isfile(os.path.join(code_dir, "custom.py")):
+            if (os.path.isfile(os.path.join(code_dir, fname)) and fname not in HOOK_LOADERS
+                    and not os.path.isfile(os.path.join(code_dir, "custom.py"))):
                 raise UnsupportedError(f"{lang} models ({fname}) are not supported by this drumnb yet",
                                        hint="use a Python custom.py, or a built-in artifact")
         hooks = load_hooks(code_dir)
@@ -125,6 +131,31 @@ class Model:
         self._score_kwargs = (accepted_kwargs(hooks.functions["score"], self.config.hook_kwargs())
                               if "score" in hooks else {})
         self.load_seconds = time.perf_counter() - started
+        self.loaded_at = time.time()
+
+    def _make_reporter(self, settings: Any) -> Any:
+        if settings is None or not settings.on:
+            return None
+        from .. import monitoring
+
+        name = self.metadata.name or os.path.basename(os.path.normpath(self.archive or self.code_dir))
+        path = settings.db or monitoring.default_path(name)
+        if settings.webserver:
+            log.warning(f"monitoring: records stay local in {path}; nothing is sent to {settings.webserver}")
+        self.monitor = settings
+        return monitoring.Reporter(path, model=name, deployment_id=settings.deployment_id,
+                                   model_id=settings.model_id, target_type=self.config.target_type)
+
+    @property
+    def mlops(self) -> Any:
+        """The reporter hooks get as ``kwargs["mlops"]`` (None unless embedded monitoring is on)."""
+        return self.reporter if self.reporter is not None and self.monitor.embedded else None
+
+    def _activate(self) -> None:
+        from .params import RuntimeParameters
+
+        if RuntimeParameters._values is not self.runtime_parameters:
+            RuntimeParameters._values = self.runtime_parameters
 
     def _can_run_without_model(self, hooks: Hooks) -> bool:
         t = self.config.target_type
@@ -140,13 +171,15 @@ class Model:
     def read(self, data: Any, *, format: str | None = None, content_type: str | None = None,
              sparse_column_names: Sequence[str] | None = None) -> Any:
         """Turn ``data`` (DataFrame, bytes, or a file path) into what ``transform``/``score`` get."""
-        from . import codecs
-
         hook = "read_input_data" in self.hooks
         if isinstance(data, pd.DataFrame):
-            if hook:  # the same bytes the CLI and the server would hand the hook
+            if hook:
+                from . import codecs
+  # the same bytes the CLI and the server would hand the hook
                 return call_hook(self.hooks, "read_input_data", codecs.write_csv(data))
             return data.copy(deep=False)
+        from . import codecs
+
         if isinstance(data, (bytes, bytearray, memoryview)):
             raw = bytes(data)
             if hook:
@@ -181,6 +214,8 @@ class Model:
         t = self.config.target_type
         if t == UNSTRUCTURED:
             raise ConfigurationError("an unstructured model is scored with predict_unstructured, not predict")
+        self._activate()
+        started = time.perf_counter()
         frame = self.read(data, format=format, content_type=content_type,
                           sparse_column_names=sparse_column_names)
         if isinstance(frame, pd.DataFrame) and len(frame) == 0:
@@ -201,7 +236,69 @@ class Model:
         if "post_process" in self.hooks:
             pred = call_hook(self.hooks, "post_process", pred, self.model)
             source = "the 'post_process' hook"
-        return contract.check_predictions(pred, self.config, n_rows, source=source)
+        pred = contract.check_predictions(pred, self.config, n_rows, source=source)
+        if self.reporter is not None and self.monitor.record_predictions:
+            self._record(frame, pred, time.perf_counter() - started)
+        return pred
+
+    def _record(self, frame: Any, pred: pd.DataFrame, seconds: float) -> None:
+        labels = self.config.labels
+        values = pred[labels].to_numpy().tolist() if labels else pred[contract.PRED_COLUMN].tolist()
+        self.reporter.report_deployment_stats(len(pred), seconds * 1000.0)
+        self.reporter.report_predictions_data(frame if isinstance(frame, pd.DataFrame) else None, values,
+                                              class_names=labels)
+
+    def predict_unstructured(self, data: "bytes | str", *, content_type: str | None = None,
+                             query: "str | dict | None" = None, headers: dict | None = None,
+                             mlops: Any = None) -> "UnstructuredResult":
+        """Run ``score_unstructured`` on a raw body, with DRUM's decoding rules.
+
+        Returns an :class:`UnstructuredResult`: the response body and content
+        type, plus what the hook saw (data type, kwargs) and which rules applied.
+        ``headers`` is passed to the hook only when given (the server gives it).
+        """
+        from . import unstructured as u
+
+        if "score_unstructured" not in self.hooks:
+            raise ConfigurationError("this model defines no score_unstructured hook",
+                                     hint="add score_unstructured(model, data, **kwargs) to custom.py, or score "
+                                          "it as a structured model")
+        if isinstance(data, str):
+            charset = u.parse_content_type(content_type)[1] or u.DEFAULT_CHARSET
+            data = data.encode(charset)
+        decoded = u.decode_request(bytes(data), content_type)
+        kwargs: dict[str, Any] = {**decoded.kwargs, "query": u.parse_query(query)}
+        if headers is not None:
+            kwargs["headers"] = dict(headers)
+        kwargs["mlops"] = mlops if mlops is not None else self.mlops
+        self._activate()
+        started = time.perf_counter()
+        returned = call_hook(self.hooks, "score_unstructured", self.model, decoded.data, required_result=False,
+                             **kwargs)
+        seconds = time.perf_counter() - started
+        return UnstructuredResult(decoded, u.encode_response(returned), returned, kwargs, seconds)
+
+    def chat(self, completion_create_params: dict[str, Any]) -> Any:
+        """Run the ``chat`` hook: a ChatCompletion, or an iterator of chunks when ``stream`` is true."""
+        if "chat" not in self.hooks:
+            raise ConfigurationError("this model defines no chat hook",
+                                     hint="add chat(completion_create_params, model) to custom.py")
+        if not isinstance(completion_create_params, dict):
+            raise InputError("chat parameters must be a JSON object",
+                             hint='send {"model": ..., "messages": [{"role": "user", "content": "hi"}]}')
+        if not isinstance(completion_create_params.get("messages"), list):
+            raise InputError("chat parameters need a 'messages' list",
+                             hint='send {"messages": [{"role": "user", "content": "hi"}]}')
+        self._activate()
+        return call_hook(self.hooks, "chat", completion_create_params, self.model)
+
+    def supported_llm_models(self) -> list[dict[str, Any]]:
+        """What ``GET /v1/models`` lists: the ``get_supported_llm_models`` hook's answer, or this model."""
+        if "get_supported_llm_models" in self.hooks:
+            out = call_hook(self.hooks, "get_supported_llm_models", self.model)
+            return list(out.get("data", out) if isinstance(out, dict) else out)
+        name = self.metadata.name or os.path.basename(os.path.normpath(self.archive or self.code_dir))
+        return [{"id": name, "object": "model", "created": int(self.loaded_at), "owned_by": "drumnb"}]
 
     def _transform_output(self, frame: Any, progress: Callable[[int, int], None] | None) -> Any:
         if "transform" not in self.hooks:
@@ -257,7 +354,8 @@ class Model:
         info: dict[str, Any] = {
             "codeDir": self.archive or self.code_dir,
             "targetType": cfg.target_type,
-            "language": "python",
+            "language": self.hooks.language if self.hooks.path else (
+                self.predictor.language if self.predictor else "python"),
             "predictor": self.predictor.name if self.predictor else None,
             "artifact": os.path.basename(self.artifact) if self.artifact else None,
             "hooks": self.hooks.names,
@@ -282,6 +380,30 @@ class Model:
             self._tmpdir = None
 
 
+@dataclass
+class UnstructuredResult:
+    """One unstructured call: the response, and what the hook saw and returned."""
+
+    decoded: Any      # core.unstructured.Decoded: data given to the hook, mimetype, charset, rule
+    encoded: Any      # core.unstructured.Encoded: body, content type, rule
+    returned: Any     # the hook's raw return value
+    kwargs: dict      # the keyword arguments the hook received
+    seconds: float
+
+    @property
+    def body(self) -> bytes:
+        return self.encoded.body
+
+    @property
+    def content_type(self) -> str:
+        return self.encoded.content_type
+
+    @property
+    def data(self) -> "str | bytes | None":
+        """The hook's data value (str or bytes), without the tuple's kwargs."""
+        return self.returned[0] if isinstance(self.returned, tuple) else self.returned
+
+
 def _rows(frame: Any) -> int | None:
     shape = getattr(frame, "shape", None)
     if shape:
@@ -295,7 +417,8 @@ def _rows(frame: Any) -> int | None:
 def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = None, *,
                positive_class_label: Any = None, negative_class_label: Any = None,
                class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
-               runtime_params_file: str | None = None, env: Mapping[str, str] | None = None) -> Model:
+               runtime_params_file: str | None = None, env: Mapping[str, str] | None = None,
+               monitor: Any = None) -> Model:
     """Load a DRUM model folder (or a ``custom_model.tar.gz``) for scoring.
 
     Target type and labels default, in order, to the ``TARGET_TYPE`` /
@@ -305,6 +428,10 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
 
     >>> model = load_model("my_model/", "binary", positive_class_label="yes", negative_class_label="no")
     >>> model.predict(df)          # DataFrame with columns ["no", "yes"]
+
+    ``runtime_params_file``: YAML values for ``RuntimeParameters.get``, checked
+    against ``runtimeParameterDefinitions`` now.  ``monitor``: a
+    :class:`drumnb.monitoring.MonitorSettings` to record predictions locally.
     """
     path = os.fspath(code_dir)
     archive, tmp = None, None
@@ -315,11 +442,10 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
         raise ConfigurationError(f"model folder not found: {path}",
                                  hint="pass the folder holding the artifact and custom.py (--code-dir)")
     try:
-        if runtime_params_file:
-            from .params import RuntimeParameters
-
-            RuntimeParameters.load_file(runtime_params_file)
         metadata = read_metadata(path)
+        from . import params
+
+        runtime = params.resolve(metadata.runtime_parameter_definitions, file=runtime_params_file, env=env)
         config = contract.resolve_config(
             path, metadata, target_type=target_type, positive_class_label=positive_class_label,
             negative_class_label=negative_class_label, class_labels=class_labels,
@@ -327,7 +453,8 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
         for note in config.notes:
             log.warning(note)
         return Model(path, config=config, metadata=metadata, archive=archive, tmpdir=tmp,
-                     options={"runtime_params_file": runtime_params_file})
+                     options={"runtime_params_file": runtime_params_file, "runtime_parameters": runtime,
+                              "monitor": monitor})
     except BaseException:
         if tmp is not None:
             tmp.cleanup()

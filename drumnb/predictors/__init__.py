@@ -108,8 +108,8 @@ def for_object(obj: Any) -> PredictorSpec | None:
         for spec in _BY_NAME.values():
             if top in spec.modules:
                 return spec
-    if callable(getattr(obj, "predict", None)):
-        return _BY_NAME.get("sklearn")
+    if callable(getattr(obj, "predict", None)) or callable(getattr(obj, "predict_proba", None)):
+        return _BY_NAME.get("sklearn")  # any estimator-like object
     return None
 
 
@@ -117,6 +117,7 @@ class Predictor:
     """Base class: a framework's way to load an artifact and score a DataFrame."""
 
     name = "base"
+    language = "python"
 
     def __init__(self, config: Any):
         self.config = config
@@ -143,3 +144,20 @@ register("sklearn", [".pkl", ".joblib"], "drumnb.predictors.sklearn:PicklePredic
 register("torch", [".pth", ".pt"], "drumnb.predictors.torch:TorchPredictor", modules=["torch"])
 register("keras", [".h5", ".keras"], "drumnb.predictors.keras:KerasPredictor", modules=["keras", "tensorflow", "tf_keras"])
 register("onnx", [".onnx"], "drumnb.predictors.onnx:OnnxPredictor", modules=["onnxruntime"])
+
+# --- other languages: R (rpy2), Java (JPype), Julia (juliacall); imported only when used ---------
+register("r", [".rds"], "drumnb.predictors.r:RPredictor", modules=["rpy2"], language="R")
+register("java", [".jar", ".java", ".zip", ".mojo"], "drumnb.predictors.java:JavaPredictor",
+         modules=["jpype", "_jpype"], language="Java")
+register("julia", [".jlso"], "drumnb.predictors.julia:JuliaPredictor", modules=["juliacall"], language="Julia")
+
+
+def _register_hook_loaders() -> None:
+    from ..core.hooks import register_hook_loader  # string targets: nothing is imported until a folder needs it
+
+    register_hook_loader("custom.R", "drumnb.predictors.r:load_r_hooks")
+    register_hook_loader("custom.r", "drumnb.predictors.r:load_r_hooks")
+    register_hook_loader("custom.jl", "drumnb.predictors.julia:load_julia_hooks")
+
+
+_register_hook_loaders()
