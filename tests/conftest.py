@@ -25,6 +25,8 @@ def examples(tmp_path_factory) -> Path:
 def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
     """Run ``python -m drumnb ARGS`` in a fresh process, as a user would."""
     full_env = {**os.environ, **(env or {})}
+    # pickled test fixtures (tests/fixtures.py classes) must import in the child too
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), full_env.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", "drumnb", *args], capture_output=True, input=input,
                           env=full_env, cwd=cwd, timeout=300)
 

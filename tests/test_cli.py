@@ -128,7 +128,7 @@ def test_binary_labels_become_headers(tmp_path):
     ("bad-csv", "line"),
     ("wrong-columns", "lacks 1 column"),
     ("no-labels", "positive and a negative"),
-    ("hook-error", "'score' hook failed (custom.py, line 5): ZeroDivisionError"),
+    ("hook-error", "'score' hook failed (custom.py, line 4): ZeroDivisionError"),
 ])
 def test_user_errors_exit_1_with_one_message_and_no_traceback(tmp_path, linear, case, expect):
     folder, X, _ = linear

@@ -44,7 +44,8 @@ def test_example_scores_the_same_through_api_and_cli(examples, name):
     else:
         assert list(api.columns) == EXPECTED_COLUMNS[name]
     assert list(cli.columns) == [str(c) for c in api.columns]
-    np.testing.assert_allclose(cli.to_numpy(float), api.to_numpy(float), rtol=1e-12)
+    # float32 models (torch, keras, onnx) are written at float32 precision, as pandas writes them
+    np.testing.assert_allclose(cli.to_numpy(float), api.to_numpy(float), rtol=1e-6)
 
 
 def test_builtin_predictions_match_the_framework(examples):
@@ -152,7 +153,7 @@ def test_torch_state_dict_asks_for_load_model(tmp_path):
 
 
 def test_keras_binary_sigmoid_output_is_positive_probability(tmp_path):
-    from tensorflow import keras
+    import keras
 
     keras.utils.set_random_seed(1)
     net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])

@@ -304,7 +304,10 @@ class Model:
         if "transform" not in self.hooks:
             if self.predictor is None:
                 raise ArtifactError("a transform model needs a 'transform' hook or a model with .transform()")
-            frame = self.predictor.transform(self.model, self._columns(frame))
+            source = self._columns(frame)
+            frame = self.predictor.transform(self.model, source)
+            if not isinstance(frame, pd.DataFrame) and getattr(frame, "ndim", 0) == 2 and not _is_sparse(frame):
+                frame = pd.DataFrame(frame, columns=_output_names(self.model, source, frame.shape[1]))
         if progress:
             progress(_rows(frame) or 0, _rows(frame) or 0)
         return contract.check_predictions(frame, self.config, None, source="the transform")
@@ -402,6 +405,24 @@ class UnstructuredResult:
     def data(self) -> "str | bytes | None":
         """The hook's data value (str or bytes), without the tuple's kwargs."""
         return self.returned[0] if isinstance(self.returned, tuple) else self.returned
+
+
+def _is_sparse(obj: Any) -> bool:
+    from .codecs import is_sparse
+
+    return is_sparse(obj)
+
+
+def _output_names(model: Any, source: Any, width: int) -> list[str]:
+    """Column names of a transformer's array output: its own names, else the input's, else 0..n-1."""
+    try:
+        names = [str(n) for n in model.get_feature_names_out()]
+        if len(names) == width:
+            return names
+    except Exception:  # noqa: BLE001 - not every transformer knows its output names
+        pass
+    cols = [str(c) for c in getattr(source, "columns", [])]
+    return cols if len(cols) == width else [str(i) for i in range(width)]
 
 
 def _rows(frame: Any) -> int | None:

@@ -130,7 +130,7 @@ def build_keras_regressor(d: str) -> pd.DataFrame:
     import warnings
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from tensorflow import keras
+    import keras
 
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")

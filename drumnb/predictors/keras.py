@@ -17,9 +17,9 @@ class KerasPredictor(Predictor):
     def load(self, path: str) -> Any:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:
-            from tensorflow import keras
-        except ImportError:  # Keras 3 on another backend
-            import keras  # type: ignore[no-redef]
+            import keras  # Keras 3 (what tf.keras is since TensorFlow 2.16), any backend
+        except ImportError:
+            from tensorflow import keras  # type: ignore[no-redef]  # older TensorFlow
         return keras.models.load_model(path, compile=False)
 
     def predict(self, model: Any, data: Any, config: Any):
