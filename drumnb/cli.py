@@ -29,6 +29,15 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--class-labels-file", help="multiclass: a file with one label a line")
     g.add_argument("--runtime-params-file", help="YAML file with values of runtime parameters")
     g.add_argument("--docker", help="DRUM runs the model in this image; drumnb runs no containers")
+    m = p.add_argument_group("local monitoring (DRUM's MLOps flags; records stay on this machine)")
+    m.add_argument("--monitor", action="store_true", help="record every structured prediction in the local store")
+    m.add_argument("--monitor-embedded", action="store_true",
+                   help="give hooks an mlops reporter (env: MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS)")
+    m.add_argument("--monitor-db", help="SQLite file for the records (default: one per model in the user data dir)")
+    m.add_argument("--deployment-id", help="stored with each record (env: DEPLOYMENT_ID)")
+    m.add_argument("--model-id", help="stored with each record (env: MODEL_ID)")
+    m.add_argument("--webserver", help="accepted for DRUM scripts; nothing is sent (env: EXTERNAL_WEB_SERVER_URL)")
+    m.add_argument("--api-token", help="accepted for DRUM scripts; not used (env: API_TOKEN)")
 
 
 def _common_flags(p: argparse.ArgumentParser) -> None:
@@ -57,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--sparse-column-file", help="column names of a .mtx input, one a line")
     io.add_argument("--input-format", choices=["csv", "mtx", "arrow", "parquet"],
                     help="override the format guessed from the file extension")
+    io.add_argument("--content-type", help='unstructured: the input\'s content type, e.g. "text/plain; charset=latin1"')
+    io.add_argument("--query", help='unstructured: query parameters for the hook, e.g. "a=1&b=2"')
     dist = score.add_argument_group("distributed (Dask)")
     dist.add_argument("--engine", choices=["local", "dask"], default="local",
                       help="dask: score a glob of files partition by partition on a Dask cluster")
@@ -65,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--keep-columns", nargs="+", help="input columns (e.g. an id) copied to the output")
     _common_flags(score)
     score.set_defaults(handler=cmd_score)
+    monitor = sub.add_parser("monitor", help="read the local monitoring store",
+                             description="Summaries of what --monitor / --monitor-embedded recorded.")
+    monitor.add_argument("action", choices=["summary"], help="summary: counts, latency percentiles and "
+                         "prediction distribution per day")
+    monitor.add_argument("path", help="the SQLite store (see --monitor-db)")
+    _common_flags(monitor)
+    monitor.set_defaults(handler=cmd_monitor)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub, model_flags=_model_flags, common_flags=_common_flags)
     return parser
@@ -72,19 +90,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Front-end modules that add verbs: each has ``register(subparsers, model_flags=, common_flags=)``
 #: and must import only the standard library at module level (start-up time matters).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("drumnb.server.commands",)
 
 
 # --- commands -----------------------------------------------------------------------------------
 
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``load_model`` keyword arguments from the flags ``_model_flags`` added (shared by every verb)."""
+    from .monitoring import MonitorSettings
+
+    monitor = MonitorSettings.from_env(embedded=args.monitor_embedded, record_predictions=args.monitor,
+                                       db=args.monitor_db, deployment_id=args.deployment_id,
+                                       model_id=args.model_id, webserver=args.webserver)
+    return dict(code_dir=args.code_dir, target_type=args.target_type,
+                positive_class_label=args.positive_class_label, negative_class_label=args.negative_class_label,
+                class_labels=args.class_labels, class_labels_file=args.class_labels_file,
+                runtime_params_file=args.runtime_params_file, monitor=monitor if monitor.on else None)
+
+
 def _load(args: argparse.Namespace) -> Any:
     from .core.model import load_model
 
-    return load_model(args.code_dir, args.target_type,
-                      positive_class_label=args.positive_class_label,
-                      negative_class_label=args.negative_class_label,
-                      class_labels=args.class_labels, class_labels_file=args.class_labels_file,
-                      runtime_params_file=args.runtime_params_file)
+    return load_model(**model_kwargs(args))
+
+
+def _write(data: bytes, output: str | None) -> None:
+    if output:
+        with open(output, "wb") as fh:
+            fh.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from . import monitoring
+
+    table = monitoring.summary(args.path)
+    if table.empty:
+        print(f"{args.path}: no records yet")
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
 
 
 def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
@@ -113,7 +160,7 @@ def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | No
 
 def cmd_score(args: argparse.Namespace) -> int:
     from .core import codecs
-    from .core.errors import ConfigurationError
+    from .core.errors import ConfigurationError, InputError
 
     if args.engine == "dask":
         from . import dask as drumnb_dask
@@ -124,7 +171,16 @@ def cmd_score(args: argparse.Namespace) -> int:
         columns = codecs.read_sparse_column_file(args.sparse_column_file)
     model = _load(args)
     if model.target_type == "unstructured":
-        raise ConfigurationError("unstructured models are not scored by this drumnb yet")
+        if not os.path.isfile(args.input):
+            raise InputError(f"input file not found: {args.input}", hint="check the path passed as --input")
+        with open(args.input, "rb") as fh:
+            body = fh.read()
+        result = model.predict_unstructured(body, content_type=args.content_type, query=args.query)
+        _write(result.body, args.output)  # str: encoded in its charset; bytes: as they are
+        return 0
+    if args.content_type or args.query:
+        raise ConfigurationError("--content-type and --query are for unstructured models",
+                                 hint="add --target-type unstructured, or drop them")
     update, close = _progress(args)
     try:
         result = model.predict(args.input, format=args.input_format, sparse_column_names=columns,
@@ -135,13 +191,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.output:
         ext = os.path.splitext(args.output)[1].lower()
         out_format = {".arrow": "arrow", ".feather": "arrow", ".parquet": "parquet", ".mtx": "mtx"}.get(ext, "csv")
-    data = codecs.write_frame(result, out_format)
-    if args.output:
-        with open(args.output, "wb") as fh:
-            fh.write(data)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    _write(codecs.write_frame(result, out_format), args.output)
     return 0
 
 

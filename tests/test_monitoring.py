@@ -116,3 +116,26 @@ def test_structured_predictions_recorded_with_monitor_and_summary(tmp_path):
     summary = monitoring.summary(db)
     row = summary.iloc[0]
     assert (row["calls"], row["prediction_rows"], row["prediction_mean"]) == (1, 3, 4.0)
+
+
+def test_cli_monitor_flags_and_summary(tmp_path):
+    from conftest import run_cli
+
+    folder = write_folder(tmp_path, "r", """
+        import pandas as pd
+        def load_model(code_dir):
+            return 1
+        def score(data, model, **kw):
+            return pd.DataFrame({"Predictions": data["x"] * 2.0})
+    """)
+    pd.DataFrame({"x": [1.0, 2.0]}).to_csv(tmp_path / "in.csv", index=False)
+    db = str(tmp_path / "cli.sqlite")
+    proc = run_cli("score", "-cd", str(folder), "--input", str(tmp_path / "in.csv"), "--target-type", "regression",
+                   "--monitor", "--monitor-db", db, "--deployment-id", "d1", "--webserver", "https://dr.example")
+    assert proc.returncode == 0, proc.stderr
+    assert b"records stay local" in proc.stderr
+    out = run_cli("monitor", "summary", db)
+    assert out.returncode == 0 and b"prediction_rows" in out.stdout and b"latency_p50_ms" in out.stdout
+    assert monitoring.open(db).predictions["deployment_id"].tolist() == ["d1", "d1"]
+    missing = run_cli("monitor", "summary", str(tmp_path / "none.sqlite"))
+    assert missing.returncode == 1 and b"no monitoring store" in missing.stderr

@@ -121,7 +121,7 @@ def decode_request(body: bytes, content_type: str | None) -> Decoded:
     except UnicodeDecodeError as exc:
         raise UnstructuredInputError(
             f"the body does not decode as {charset_out}: byte {exc.start} ({bytes(body)[exc.start:exc.start + 1]!r}) "
-            f"{exc.reason}", hint="send the charset the body is written in (Content-Type: text/plain; charset=...)"
+            f"{exc.reason}", hint="declare the charset the body is written in (Content-Type or --content-type: text/plain; charset=latin1)"
         ) from None
     return Decoded(data, mimetype, charset_out, rule, reason, content_type)
 

@@ -1,0 +1,98 @@
+"""Unstructured batch mode: `drumnb score --target-type unstructured`, the same rules as the server."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from drumnb.cli import main
+from fixtures import write_folder
+
+HOOK = """
+import json
+def load_model(code_dir):
+    return "m"
+def score_unstructured(model, data, **kwargs):
+    seen = {"type": type(data).__name__, "kwargs": {k: v for k, v in kwargs.items() if k != "mlops"},
+            "text": data if isinstance(data, str) else data.hex()}
+    with open(kwargs["query"]["log"], "w") as fh:
+        json.dump(seen, fh)
+    kind = kwargs["query"].get("ret", "str")
+    if kind == "str":
+        return "é" + (data if isinstance(data, str) else "")
+    if kind == "bytes":
+        return b"\\x00\\xff"
+    if kind == "tuple-mimetype":
+        return "é", {"mimetype": "text/html"}
+    if kind == "tuple-charset":
+        return "é", {"charset": "latin1"}
+    return None
+"""
+
+CONTENT = [
+    (None, "héllo".encode(), "str", "text/plain", "utf-8"),
+    ("text/plain", "héllo".encode(), "str", "text/plain", "utf-8"),
+    ("TEXT/PLAIN", "héllo".encode(), "str", "text/plain", "utf-8"),
+    ("text/plain; charset=latin1", "héllo".encode("latin1"), "str", "text/plain", "latin1"),
+    ('text/plain; charset="latin1"', "héllo".encode("latin1"), "str", "text/plain", "latin1"),
+    ("text/csv; charset=utf-16", "a,b".encode("utf-16"), "str", "text/csv", "utf-16"),
+    ("application/json", b'{"a": 1}', "str", "application/json", "utf-8"),
+    ("application/json-patch+json", b"[]", "str", "application/json-patch+json", "utf-8"),
+    ("application/octet-stream", b"\x00\x01", "bytes", "application/octet-stream", None),
+    ("image/png", b"\x89PNG", "bytes", "image/png", None),
+    ("text/plain", b"", "str", "text/plain", "utf-8"),
+]
+RETURNS = {"str": lambda data: ("é" + data).encode(), "bytes": lambda data: b"\x00\xff",
+           "tuple-mimetype": lambda data: "é".encode(), "tuple-charset": lambda data: "é".encode("latin1"),
+           "none": lambda data: b""}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return write_folder(tmp_path_factory.mktemp("u"), "u", HOOK)
+
+
+@pytest.mark.parametrize("ret", sorted(RETURNS))
+@pytest.mark.parametrize("content_type,body,kind,mimetype,charset", CONTENT)
+def test_batch_matrix(folder, tmp_path, content_type, body, kind, mimetype, charset, ret):
+    (tmp_path / "in").write_bytes(body)
+    log = tmp_path / "seen.json"
+    args = ["score", "-cd", str(folder), "--target-type", "unstructured", "--input", str(tmp_path / "in"),
+            "--output", str(tmp_path / "out"), "--query", f"log={log}&ret={ret}&ret=ignored"]
+    if content_type is not None:
+        args += ["--content-type", content_type]
+    assert main(args) == 0
+    seen = json.loads(log.read_text())
+    assert seen["type"] == kind
+    assert seen["kwargs"] == {"mimetype": mimetype, "charset": charset, "query": {"log": str(log), "ret": ret}}
+    data = body.decode(charset) if kind == "str" else ""
+    assert (tmp_path / "out").read_bytes() == RETURNS[ret](data)
+
+
+def test_batch_to_stdout_and_errors(folder, tmp_path):
+    (tmp_path / "in").write_bytes(b"caf\xe9")
+    log = tmp_path / "seen.json"
+    proc = run_cli("score", "-cd", str(folder), "--target-type", "unstructured", "--input", str(tmp_path / "in"),
+                   "--content-type", "text/plain; charset=latin1", "--query", f"log={log}")
+    assert proc.returncode == 0 and proc.stdout == "écafé".encode()
+    proc = run_cli("score", "-cd", str(folder), "--target-type", "unstructured", "--input", str(tmp_path / "in"),
+                   "--query", f"log={log}")
+    assert proc.returncode == 1
+    assert b"does not decode as utf-8: byte 3" in proc.stderr and b"Traceback" not in proc.stderr
+    proc = run_cli("score", "-cd", str(folder), "--target-type", "unstructured", "--input", str(tmp_path / "in"),
+                   "--content-type", "text/plain; charset=klingon")
+    assert proc.returncode == 1 and b"unknown charset 'klingon'" in proc.stderr
+
+
+def test_bad_hook_return_names_the_hook_and_type(tmp_path):
+    folder = write_folder(tmp_path, "bad", """
+        def load_model(code_dir):
+            return "m"
+        def score_unstructured(model, data, **kwargs):
+            return {"not": "allowed"}
+    """)
+    (tmp_path / "in").write_bytes(b"x")
+    proc = run_cli("score", "-cd", str(folder), "--target-type", "unstructured", "--input", str(tmp_path / "in"))
+    assert proc.returncode == 1
+    assert b"'score_unstructured' hook failed: returned dict" in proc.stderr
