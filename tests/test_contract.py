@@ -169,3 +169,24 @@ def test_metadata_errors_and_unknown_keys(tmp_path):
     (folder / "model-metadata.yaml").write_text("targetTyp: regression\n")
     with pytest.warns(UserWarning, match="did you mean 'targetType'"):
         drumnb.load_model(folder, "regression")
+
+
+def test_textgeneration_returns_one_text_column(tmp_path):
+    body = "return pd.DataFrame({'Predictions': ['echo: ' + str(p) for p in data['prompt']]})"
+    out = drumnb.load_model(scoring_folder(tmp_path, body), "textgeneration").predict(
+        pd.DataFrame({"prompt": ["hi", "there"]}))
+    assert out["Predictions"].tolist() == ["echo: hi", "echo: there"]
+
+
+def test_anomaly_and_dense_transform_builtin(tmp_path):
+    from sklearn.ensemble import IsolationForest
+    from sklearn.preprocessing import StandardScaler
+
+    X = frame(50)
+    iso = IsolationForest(n_estimators=10, random_state=0).fit(X)
+    out = drumnb.load_model(write_folder(tmp_path, "a", files={"m.pkl": iso}), "anomaly").predict(X)
+    assert out["Predictions"].tolist() == iso.predict(X).tolist()
+    scaler = StandardScaler().fit(X)
+    out = drumnb.load_model(write_folder(tmp_path, "t", files={"m.pkl": scaler}), "transform").predict(X)
+    assert list(out.columns) == ["x0", "x1", "x2"]
+    np.testing.assert_allclose(out.to_numpy(), scaler.transform(X))
