@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 EXAMPLES := build/examples
-# Debian packages the tests and examples use: wrk (server benchmarks), R + caret (R models).
+# Debian packages the tests and examples use: wrk (server benchmarks), R + caret (R models), a JDK (javac for POJOs).
 DEB_PACKAGES := wrk r-base-core r-cran-caret r-cran-randomforest r-cran-glmnet r-cran-gbm r-cran-e1071 \
-	r-cran-ranger r-cran-kernlab
+	r-cran-ranger r-cran-kernlab openjdk-17-jdk-headless
 
 .PHONY: run test setup deb examples bench clean
 

@@ -24,7 +24,7 @@ import pandas as pd
 from .. import predictors
 from . import contract
 from .contract import CLASSIFICATION, TRANSFORM, UNSTRUCTURED, ModelConfig
-from .errors import ArtifactError, ConfigurationError, HookLoadError, InputError, UnsupportedError
+from .errors import ArtifactError, ConfigurationError, DrumnbError, HookLoadError, InputError, UnsupportedError
 from .hooks import HOOK_LOADERS, Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
 from .metadata import ModelMetadata, read_metadata
 
@@ -104,7 +104,7 @@ class Model:
                 predictor = spec.load_class()(self.config)
                 try:
                     model = predictor.load(artifact)
-                except ArtifactError:
+                except DrumnbError:
                     raise
                 except ModuleNotFoundError as exc:
                     raise ArtifactError(f"loading {os.path.basename(artifact)} needs the package {exc.name!r}, "
@@ -172,11 +172,14 @@ class Model:
              sparse_column_names: Sequence[str] | None = None) -> Any:
         """Turn ``data`` (DataFrame, bytes, or a file path) into what ``transform``/``score`` get."""
         hook = "read_input_data" in self.hooks
+        # a predictor that parses CSV itself (R's read.csv and its NA rules) gets the bytes
+        native = None if hook else getattr(self.predictor, "read_bytes", None)
         if isinstance(data, pd.DataFrame):
-            if hook:
+            if hook or native:  # the same bytes the CLI and the server would hand the hook
                 from . import codecs
-  # the same bytes the CLI and the server would hand the hook
-                return call_hook(self.hooks, "read_input_data", codecs.write_csv(data))
+
+                raw = codecs.write_csv(data)
+                return call_hook(self.hooks, "read_input_data", raw) if hook else native(raw)
             return data.copy(deep=False)
         from . import codecs
 
@@ -184,15 +187,18 @@ class Model:
             raw = bytes(data)
             if hook:
                 return call_hook(self.hooks, "read_input_data", raw)
+            if native and codecs.get_codec(format, content_type=content_type).name == "csv":
+                return native(raw)
             return codecs.read_frame(raw, format=format, content_type=content_type,
                                      sparse_column_names=sparse_column_names)
         if isinstance(data, (str, os.PathLike)):
             path = os.fspath(data)
             if not os.path.isfile(path):
                 raise InputError(f"input file not found: {path}", hint="check the path passed as --input")
-            if hook:
+            if hook or (native and codecs.get_codec(format, content_type=content_type, path=path).name == "csv"):
                 with open(path, "rb") as fh:
-                    return call_hook(self.hooks, "read_input_data", fh.read())
+                    raw = fh.read()
+                return call_hook(self.hooks, "read_input_data", raw) if hook else native(raw)
             return codecs.read_frame(path, format=format, content_type=content_type, path=path,
                                      sparse_column_names=sparse_column_names)
         if self.config.target_type == UNSTRUCTURED:
