@@ -7,9 +7,10 @@ MLServer's codec registry does.  Built in: ``csv``, ``mtx`` (Matrix Market,
 sparse), ``arrow`` (IPC stream or file) and ``parquet``.
 
 CSV is read exactly as ``pandas.read_csv(io.BytesIO(data))`` reads it -- that is
-a documented promise.  Large payloads first go through pyarrow's multi-threaded
-reader, whose result is kept only when it provably equals pandas' (see
-:func:`_read_csv_arrow`); anything else is read by pandas.  CSV is written
+a documented promise.  Large payloads, on machines with several CPUs, first go
+through pyarrow's multi-threaded reader, whose result is kept only when none of
+the known ways it can differ from pandas' applies (see :func:`_read_csv_arrow`;
+found and checked by the differential tests); anything else is read by pandas.  CSV is written
 byte for byte as ``df.to_csv(index=False)``, with a faster formatter for plain
 numeric frames.
 
@@ -34,8 +35,8 @@ from .errors import InputError
 #: pyarrow's, which wins by using several cores (benchmarks/codec_bench.py).
 ARROW_CSV_MIN_BYTES = 4 << 20
 ARROW_CSV_MIN_CPUS = 4
-#: pyarrow's CSV block size: the unit of its multi-threading.
-ARROW_CSV_BLOCK_BYTES = 4 << 20
+#: pyarrow's CSV block size (its default): the unit of its multi-threading.
+ARROW_CSV_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def read_sparse_column_file(path) -> list[str]:
 # --------------------------------------------------------------------------- CSV
 
 def read_csv(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd.DataFrame:
-    """Exactly ``pd.read_csv(io.BytesIO(data))``, via pyarrow where that is provably equal.
+    """Exactly ``pd.read_csv(io.BytesIO(data))``, via pyarrow where that is known to be equal.
 
     ``sparse_column_names`` is ignored (it is for Matrix Market payloads).
     """
@@ -213,9 +214,12 @@ def _read_csv_arrow(data: bytes) -> pd.DataFrame | None:
       ``nan(1)`` and `` inf`` (space first), which pandas keeps as text;
     * an ``x`` or ``X`` after the first line: pyarrow reads ``0x1F`` as an int,
       pandas keeps text (any other ``x`` is text anyway);
-    * a float column of whole numbers, if the data holds a ``+`` (pyarrow reads
-      ``+1`` as a float, pandas as an int) or a magnitude of 2**63 or more
-      (pandas: uint64 or text; pyarrow: float).
+    * a magnitude of 2**63 or more in a float column: pyarrow reads integers
+      beyond int64 as floats, pandas as uint64 -- or, for one beyond uint64
+      that comes before the column's first non-integer, the whole column as
+      text (even leaving ``NA`` as is);
+    * a float column of whole numbers if the data holds a ``+``: pyarrow reads
+      ``+1`` as a float, pandas as an int.
 
     Rows longer or shorter than the header, whitespace-only lines and invalid
     UTF-8 make pyarrow fail or yield text, so pandas handles them.
@@ -225,7 +229,8 @@ def _read_csv_arrow(data: bytes) -> pd.DataFrame | None:
     import pyarrow.csv as pcsv
     from pandas._libs.parsers import STR_NA_VALUES  # the NA strings read_csv itself uses
 
-    body = max(data.find(b"\n"), 0)  # scanning from here covers all values (and may see some header)
+    # The end of the first line: scanning from here covers every value (and maybe some header).
+    body = min((i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0), default=0)
     if data.find(b"x", body) >= 0 or data.find(b"X", body) >= 0:
         return None
     try:
@@ -245,13 +250,13 @@ def _read_csv_arrow(data: bytes) -> pd.DataFrame | None:
         if column.type == pa.null():
             table = table.set_column(i, names[i], column.cast(pa.float64()))
         elif column.type == pa.float64():
-            if not pc.all(pc.is_finite(column)).as_py():
+            extremes = pc.min_max(column).as_py()  # None when all are null
+            if (not pc.all(pc.is_finite(column)).as_py()
+                    or max(abs(extremes["min"] or 0), abs(extremes["max"] or 0)) >= 2.0 ** 63):
                 return None
             if plus is None:
                 plus = data.find(b"+", body) >= 0
-            extremes = pc.min_max(column).as_py()  # None when all are null
-            big = max(abs(extremes["min"] or 0), abs(extremes["max"] or 0)) >= 2.0 ** 63
-            if (plus or big) and pc.all(pc.equal(pc.trunc(column), column)).as_py():
+            if plus and pc.all(pc.equal(pc.trunc(column), column)).as_py():
                 return None
         elif column.type != pa.int64():
             return None

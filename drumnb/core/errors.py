@@ -29,6 +29,9 @@ class DrumnbError(Exception):
     def __str__(self) -> str:  # the message alone; front ends add the hint
         return self.message
 
+    def __reduce__(self):  # picklable whatever a subclass's __init__ takes (Dask workers, subprocesses)
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": f"ERROR: {self.message}", "error": type(self).__name__}
         if self.hint:
@@ -116,6 +119,13 @@ class ContractError(DrumnbError):
         super().__init__(text, hint=hint or "fix the score/post_process hook, or the labels and target type given")
         self.rule = rule
         self.row = row
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> DrumnbError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 def locate(exc: BaseException, roots: list[str]) -> tuple[str | None, int | None]:
