@@ -1,0 +1,355 @@
+"""The Flask app: DRUM's routes over one core :class:`~drumnb.core.model.Model`.
+
+Translation only: a request becomes a core call, the core's result becomes
+DRUM's JSON (or CSV / Arrow), and every error is rendered once, by one
+handler, as ``{"message": "ERROR: ...", ...}`` with the status its class
+carries (422 bad input, 500 a hook raised, 513 the model did not load, ...).
+
+Every route sits under ``URL_PREFIX`` and answers with and without its
+trailing slash; unknown routes and methods answer JSON 404 / 405.
+
+    app = create_app(load_model("my_model/"))          # or a loader callable
+    app = create_app(loader, with_error_server=True)  # a failed load answers 513
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from .. import __version__
+from ..core.contract import CLASSIFICATION, TRANSFORM, UNSTRUCTURED
+from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
+from . import delegates, payloads
+from .metrics import Metrics
+from .options import DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
+
+log = logging.getLogger("drumnb.server")
+
+VERSION_HEADER = "X-Drumnb-Version"
+REQUEST_ID_HEADER = "X-Request-ID"
+OK = {"message": "OK"}
+#: endpoint -> (path, methods); each is served at PREFIX + path, with and without the trailing slash.
+ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "root": ("/", ("GET",)),
+    "ping": ("/ping/", ("GET",)),
+    "health": ("/health/", ("GET",)),
+    "info": ("/info/", ("GET",)),
+    "stats": ("/stats/", ("GET",)),
+    "capabilities": ("/capabilities/", ("GET",)),
+    "openapi": ("/openapi.json", ("GET",)),
+    "metrics": ("/metrics", ("GET",)),
+    "predict": ("/predict/", ("POST",)),
+    "predictions": ("/predictions/", ("POST",)),
+    "transform": ("/transform/", ("POST",)),
+    "predict_unstructured": ("/predictUnstructured/", ("POST",)),
+    "predictions_unstructured": ("/predictionsUnstructured/", ("POST",)),
+    "chat": ("/chat/completions/", ("POST",)),
+    "chat_v1": ("/v1/chat/completions/", ("POST",)),
+    "models": ("/v1/models/", ("GET",)),
+}
+
+
+#: Hooks called per request: a model with any of them has its calls run one at a time.
+PER_REQUEST_HOOKS = ("read_input_data", "transform", "score", "post_process", "score_unstructured", "chat")
+#: Built-in predictors whose predict may run on several threads at once.
+THREAD_SAFE_PREDICTORS = ("sklearn", "onnx", "torch")
+
+
+def needs_serializing(model: Any) -> bool:
+    """Whether calls into ``model`` must not overlap: hooks written for DRUM never saw two at once."""
+    if model is None:
+        return False
+    hooks = getattr(model, "hooks", ())
+    if any(name in hooks for name in PER_REQUEST_HOOKS):
+        return True
+    return getattr(getattr(model, "predictor", None), "name", None) not in THREAD_SAFE_PREDICTORS
+
+
+class ModelCalls:
+    """Runs model calls one at a time, on one long-lived thread (or, unserialized, on the caller's).
+
+    Hooks need not be thread-safe, and every call runs on the same thread:
+    frameworks keep per-thread state (configuration, thread pools) that a fresh
+    request thread would set up again on each request (werkzeug starts one
+    thread per connection).  A built-in predictor without hooks (scikit-learn,
+    ONNX, TorchScript) is thread-safe: its calls overlap, and the parts that
+    release the GIL run in parallel.
+    """
+
+    def __init__(self, serialize: bool = True):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="drumnb-model") if serialize else None
+
+    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._pool is None:
+            return fn(*args, **kwargs)
+        return self._pool.submit(fn, *args, **kwargs).result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+
+class ModelServer:
+    """The state behind one app: the model (or its load error), its call queue, metrics."""
+
+    def __init__(self, model: Any, error: DrumnbError | None, *, url_prefix: str, server_name: str,
+                 multiprocess: bool, process_root: int | None, serialize: "bool | str"):
+        self.model = model
+        self.error = error
+        self.url_prefix = url_prefix
+        self.server_name = server_name
+        self.process_root = process_root
+        self.call = ModelCalls(needs_serializing(model) if serialize == "auto" else bool(serialize))
+        self.metrics = Metrics(multiprocess=multiprocess)
+        self._openapi: bytes | None = None
+
+    # --- helpers -------------------------------------------------------------------------------
+    def loaded(self) -> Any:
+        """The model, or the load error (513) when the server runs as an error server."""
+        if self.error is not None:
+            raise self.error
+        return self.model
+
+    @staticmethod
+    def json(body: Any, status: int = 200) -> Response:
+        return Response(payloads.dumps(body), status, mimetype=payloads.JSON)
+
+    # --- GET routes ----------------------------------------------------------------------------
+    def ok(self) -> Response:
+        self.loaded()
+        return self.json(OK)
+
+    def info(self) -> Response:
+        model = self.loaded()
+        info = dict(model.info)
+        info.update(drumServer=self.server_name, drumVersion=__version__, urlPrefix=self.url_prefix,
+                    maxRequestSize=_current_limit())
+        return self.json(dict(sorted(info.items())))
+
+    def stats(self) -> Response:
+        from .stats import memory_stats
+
+        timing = self.metrics.timing()
+        body = memory_stats(self.process_root, timing["per_pid"])
+        body["time_info"] = {"run_predictor_total": timing["run_predictor_total"]}
+        body["predictions"] = timing["count"]
+        body["model_loaded"] = self.error is None
+        return self.json(body)
+
+    def capabilities(self) -> Response:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            arrow = version("pyarrow")
+        except PackageNotFoundError:  # pragma: no cover - pyarrow is a core dependency
+            arrow = None
+        chat = self.error is None and "chat" in getattr(self.model, "hooks", ())
+        return self.json({"supported_methods": {"chat": chat},
+                          "supported_payload_formats": {"csv": None, "mtx": None, "arrow": arrow, "parquet": arrow},
+                          "supported_response_formats": list(payloads.RESPONSE_TYPES)})
+
+    def openapi(self) -> Response:
+        model = self.loaded()
+        if self._openapi is None:
+            from .openapi import build_spec
+
+            columns = None
+            if model.predictor is not None:
+                with contextlib.suppress(Exception):
+                    columns = model.predictor.expected_columns(model.model)
+            spec = build_spec(model.info, url_prefix=self.url_prefix, columns=columns,
+                              chat="chat" in model.hooks, version=__version__)
+            self._openapi = payloads.dumps(spec)
+        return Response(self._openapi, 200, mimetype=payloads.JSON)
+
+    def prometheus(self) -> Response:
+        body, content_type = self.metrics.render()
+        return Response(body, 200, content_type=content_type)
+
+    # --- scoring -------------------------------------------------------------------------------
+    def _score(self, model: Any, payload: payloads.Payload) -> Any:
+        started = time.perf_counter()
+        result = self.call(model.predict, payload.data, format=payload.format, content_type=payload.content_type,
+                           sparse_column_names=payload.sparse_columns)
+        self.metrics.observe_predict(time.perf_counter() - started, _rows(result))
+        return result
+
+    def predict(self) -> Response:
+        model = self.loaded()
+        target = model.target_type
+        if target == TRANSFORM:
+            raise ConfigurationError("this is a transform model: it answers POST /transform/, not /predict/",
+                                     hint=f"POST the data to {self.url_prefix}/transform/")
+        if target == UNSTRUCTURED:
+            raise ConfigurationError("this is an unstructured model: it answers POST /predictUnstructured/",
+                                     hint=f"POST the data to {self.url_prefix}/predictUnstructured/")
+        accept = payloads.negotiate(request.headers.get("Accept"), request.accept_mimetypes)
+        result = self._score(model, payloads.read_payload(request))
+        if accept == payloads.JSON:
+            labels = model.config.labels if target in CLASSIFICATION else ["Predictions"]
+            return self.json(payloads.predictions_json(result, labels, target in CLASSIFICATION))
+        return Response(payloads.encode_frame(result, accept), 200, mimetype=accept)
+
+    def transform(self) -> Response:
+        model = self.loaded()
+        if model.target_type != TRANSFORM:
+            route = "/predictUnstructured/" if model.target_type == UNSTRUCTURED else "/predict/"
+            raise ConfigurationError(f"this is a {model.target_type} model: /transform/ serves transform models",
+                                     hint=f"POST the data to {self.url_prefix}{route}")
+        payload = payloads.read_payload(request)
+        y_payload = payloads.read_payload(request, "y", required=False)
+        result = self._score(model, payload)
+        y = None
+        if y_payload is not None and y_payload.data.strip():
+            from ..core import codecs
+
+            y = codecs.read_frame(y_payload.data, format=y_payload.format, content_type=y_payload.content_type)
+        return self.json(payloads.transform_json(result, y))
+
+    def unstructured(self) -> Response:
+        return delegates.unstructured(self.loaded(), request, self.call)
+
+    def chat(self) -> Response:
+        return delegates.chat(self.loaded(), request, self.call)
+
+    def models(self) -> Response:
+        return delegates.models(self.loaded())
+
+    # --- per request ---------------------------------------------------------------------------
+    def before(self) -> None:
+        g.drumnb_started = time.perf_counter()
+
+    def after(self, response: Response) -> Response:
+        rid = request.headers.get(REQUEST_ID_HEADER, "")
+        if not (0 < len(rid) <= 128 and rid.isprintable()):
+            rid = uuid.uuid4().hex
+        response.headers[VERSION_HEADER] = __version__
+        response.headers[REQUEST_ID_HEADER] = rid
+        started = g.get("drumnb_started")
+        if started is not None:
+            self.metrics.observe_request(request.endpoint or "unknown", request.method, response.status_code,
+                                         time.perf_counter() - started)
+        return response
+
+    def handle_error(self, exc: Exception) -> Any:
+        """The one place errors become HTTP answers."""
+        if isinstance(exc, HTTPException):
+            if exc.code is not None and exc.code < 400:  # redirects and the like pass through
+                return exc
+            status, body = exc.code or 500, _http_error_body(exc, self.url_prefix)
+            headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        elif isinstance(exc, DrumnbError):
+            status, body, headers = exc.status, exc.to_dict(), {}
+            level = logging.WARNING if status >= 500 else logging.INFO
+            log.log(level, "%s %s -> %d: %s", request.method, request.path, status, exc.message)
+        else:
+            log.exception("internal error on %s %s", request.method, request.path)
+            status, headers = 500, {}
+            body = {"message": f"ERROR: internal error of drumnb: {type(exc).__name__}: {exc}",
+                    "error": type(exc).__name__}
+        self.metrics.observe_error(request.endpoint or "unknown", type(exc).__name__)
+        response = self.json(body, status)
+        response.headers.update(headers)
+        return response
+
+
+def _current_limit() -> int | None:
+    from flask import current_app
+
+    return current_app.config.get("MAX_CONTENT_LENGTH")
+
+
+def _rows(result: Any) -> int | None:
+    shape = getattr(result, "shape", None)
+    return int(shape[0]) if shape else None
+
+
+def _http_error_body(exc: HTTPException, prefix: str) -> dict[str, Any]:
+    if exc.code == 404:
+        paths = ", ".join(prefix + path for path, _ in ROUTES.values())
+        return {"message": f"ERROR: no route {request.method} {request.path}", "hint": f"routes: {paths}"}
+    if exc.code == 405:
+        allowed = ", ".join(m for m in getattr(exc, "valid_methods", None) or () if m not in ("HEAD", "OPTIONS"))
+        return {"message": f"ERROR: {request.method} is not allowed on {request.path}",
+                "hint": f"use {allowed or 'another method'}"}
+    if exc.code == 413:
+        limit = _current_limit()
+        return {"message": "ERROR: the request body is larger than this server accepts"
+                           + (f" ({limit} bytes)" if limit else ""),
+                "hint": "send fewer rows per request, or start the server with a larger --max-request-size"}
+    return {"message": f"ERROR: {exc.name}: {exc.description}"}
+
+
+def load_or_error(model_or_loader: Any, with_error_server: bool) -> tuple[Any, DrumnbError | None]:
+    """Call the loader (if given one); with an error server keep a failure as a 513 error."""
+    if not callable(model_or_loader) or hasattr(model_or_loader, "predict"):
+        return model_or_loader, None
+    try:
+        return model_or_loader(), None
+    except Exception as exc:
+        if not with_error_server:
+            raise
+        error = exc if isinstance(exc, DrumnbError) else ModelLoadError(f"{type(exc).__name__}: {exc}")
+        error.status = 513
+        log.error("the model did not load; serving the error (513): %s", error.render())
+        return None, error
+
+
+def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | None = None,
+               with_error_server: bool = False, max_request_size: int | None = DEFAULT_MAX_REQUEST_SIZE,
+               server_name: str = "flask", multiprocess: bool = False, process_root: int | None = None,
+               serialize: "bool | str" = "auto", extensions: bool = True) -> Flask:
+    """A Flask app serving one model under DRUM's routes.
+
+    ``model_or_loader``: a loaded :class:`~drumnb.core.model.Model`, or a
+    callable returning one.  With ``with_error_server`` a loader that fails
+    leaves an app answering 513 with the error (else the error propagates).
+    ``url_prefix`` defaults to the ``URL_PREFIX`` environment variable;
+    ``max_request_size`` (bytes, None for no limit) makes larger bodies 413.
+    ``serialize`` runs model calls one at a time on one thread (hooks need
+    not be thread-safe); ``"auto"`` does so unless the model is a built-in
+    thread-safe predictor without per-request hooks.  ``multiprocess``/``process_root`` are set by the gunicorn
+    runner so that ``/stats/`` and ``/metrics`` cover every worker.  A
+    ``custom_flask.py`` in the model folder may then extend the app.
+    """
+    prefix = normalize_prefix(os.environ.get("URL_PREFIX") if url_prefix is None else url_prefix)
+    model, error = load_or_error(model_or_loader, with_error_server)
+    app = Flask("drumnb.server")
+    app.config.update(MAX_CONTENT_LENGTH=max_request_size, MAX_FORM_MEMORY_SIZE=max_request_size,
+                      MAX_FORM_PARTS=100)
+    app.url_map.strict_slashes = False
+    server = ModelServer(model, error, url_prefix=prefix, server_name=server_name, multiprocess=multiprocess,
+                         process_root=process_root, serialize=serialize)
+    app.extensions["drumnb"] = server
+    views = {"root": server.ok, "ping": server.ok, "health": server.ok, "info": server.info,
+             "stats": server.stats, "capabilities": server.capabilities, "openapi": server.openapi,
+             "metrics": server.prometheus, "predict": server.predict, "predictions": server.predict,
+             "transform": server.transform, "predict_unstructured": server.unstructured,
+             "predictions_unstructured": server.unstructured, "chat": server.chat, "chat_v1": server.chat,
+             "models": server.models}
+    for endpoint, (path, methods) in ROUTES.items():
+        app.add_url_rule(prefix + path, endpoint, views[endpoint], methods=list(methods))
+    app.before_request(server.before)
+    app.after_request(server.after)
+    app.register_error_handler(Exception, server.handle_error)
+    if extensions and error is None and getattr(model, "code_dir", None):
+        from .extension import apply_extension
+
+        try:
+            apply_extension(app, model.code_dir)
+        except DrumnbError as exc:
+            if not with_error_server:
+                raise
+            exc.status = 513
+            log.error("custom_flask.py failed; serving the error (513): %s", exc.render())
+            server.error = exc
+    return app

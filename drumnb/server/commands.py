@@ -1,0 +1,135 @@
+"""CLI verbs ``drumnb server`` and ``drumnb env``.
+
+Only the standard library is imported here (CLI start-up time matters);
+Flask, gunicorn and the model load inside the handlers.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .options import DEFAULT_ADDRESS, DEFAULT_MAX_REQUEST_SIZE, ServerOptions, env_flag, parse_address, parse_size
+
+SERVER_EPILOG = ("Environment twins: ADDRESS, URL_PREFIX, MAX_WORKERS, WITH_ERROR_SERVER, TARGET_TYPE, "
+                 "POSITIVE_CLASS_LABEL, NEGATIVE_CLASS_LABEL, CLASS_LABELS.  Routes: /, /ping/, /health/, /info/, "
+                 "/stats/, /capabilities/, /predict/, /predictions/, /transform/, /predictUnstructured/, "
+                 "/openapi.json, /metrics (all under URL_PREFIX).")
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _workers(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of workers >= 1, got {text!r}")
+    return int(text)
+
+
+def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], None],
+             common_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``server`` and ``env`` to the CLI."""
+    server = subparsers.add_parser(
+        "server", help="serve a model folder over HTTP with DRUM's routes",
+        description="Serve --code-dir over HTTP, as 'drum server' does: one threaded process by default, "
+                    "gunicorn with pre-forked workers with --max-workers N (or MAX_WORKERS).",
+        epilog=SERVER_EPILOG)
+    model_flags(server)
+    g = server.add_argument_group("server")
+    g.add_argument("--address", default=os.environ.get("ADDRESS") or DEFAULT_ADDRESS,
+                   help=f"HOST:PORT to listen on (default: ADDRESS, else {DEFAULT_ADDRESS})")
+    g.add_argument("--url-prefix", default=None, help="serve every route under this path (default: URL_PREFIX)")
+    g.add_argument("--with-error-server", action="store_true", default=env_flag("WITH_ERROR_SERVER"),
+                   help="if the model fails to load, keep serving and answer 513 with the error "
+                        "(default: WITH_ERROR_SERVER)")
+    g.add_argument("--max-workers", type=_workers, default=None,
+                   help="serve with gunicorn and this many worker processes (default: MAX_WORKERS)")
+    g.add_argument("--production", action="store_true",
+                   help="serve with gunicorn (workers: --max-workers, MAX_WORKERS, else 1)")
+    g.add_argument("--max-request-size", type=_size, default=DEFAULT_MAX_REQUEST_SIZE,
+                   help="largest request body accepted, e.g. 50MB, 1GiB (larger: 413; default: 256MiB)")
+    g.add_argument("--threads", type=_workers, default=1,
+                   help="requests each gunicorn worker serves at once (default: 1; hooks still run one at a time)")
+    common_flags(server)
+    server.set_defaults(handler=cmd_server)
+
+    env = subparsers.add_parser(
+        "env", help="write a drop-in environment (Dockerfile, requirements.txt, start_server.sh)",
+        description="Write a DataRobot-style drop-in environment folder that serves /opt/code with "
+                    "'drumnb server' on port 8080 (URL_PREFIX honoured, error server on).")
+    env.add_argument("dir", help="folder to write (created; existing files are replaced only with --force)")
+    env.add_argument("--onnx", action="store_true",
+                     help="the artifact-only ONNX environment (numpy + onnxruntime, no other framework)")
+    env.add_argument("--framework", action="append", choices=["sklearn", "xgboost", "onnx", "torch", "keras"],
+                     help="frameworks to install (repeatable; default: sklearn)")
+    env.add_argument("--tar", nargs="?", const=True, default=None, metavar="PATH",
+                     help="also write the environment tarball (default path: DIR.tar.gz)")
+    env.add_argument("--force", action="store_true", help="replace files that exist")
+    common_flags(env)
+    env.set_defaults(handler=cmd_env)
+
+
+def options_from_args(args: argparse.Namespace) -> ServerOptions:
+    """The CLI's flags (and their environment twins) as :class:`ServerOptions`."""
+    from ..core.errors import ConfigurationError
+
+    try:
+        host, port = parse_address(args.address)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), hint="pass --address HOST:PORT, e.g. --address 127.0.0.1:8080") from None
+    workers = args.max_workers
+    if workers is None and os.environ.get("MAX_WORKERS", "").strip():
+        try:
+            workers = _workers(os.environ["MAX_WORKERS"])
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigurationError(f"MAX_WORKERS: {exc}") from None
+    if workers is None and args.production:
+        workers = 1
+    url_prefix = args.url_prefix if args.url_prefix is not None else os.environ.get("URL_PREFIX", "")
+    from .options import normalize_prefix
+
+    level = args.logging_level or ("info" if args.verbose else "warning")
+    return ServerOptions(
+        code_dir=args.code_dir, host=host, port=port, url_prefix=normalize_prefix(url_prefix),
+        with_error_server=args.with_error_server, max_request_size=args.max_request_size, workers=workers,
+        threads=args.threads, logging_level=level, target_type=args.target_type,
+        positive_class_label=args.positive_class_label, negative_class_label=args.negative_class_label,
+        class_labels=args.class_labels, class_labels_file=args.class_labels_file,
+        runtime_params_file=args.runtime_params_file)
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """``drumnb server``: serve until SIGTERM / Ctrl-C."""
+    from .options import check_address
+
+    options = options_from_args(args)
+    check_address(options.host, options.port)  # before the model loads: a taken port fails at once
+    if options.workers:
+        from . import gunicorn
+
+        return gunicorn.run(options)
+    from . import runner
+
+    return runner.serve_forever(options)
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    """``drumnb env DIR``: write the environment folder (and tarball)."""
+    import sys
+
+    from .envtemplate import write_environment
+
+    result = write_environment(args.dir, onnx=args.onnx, frameworks=args.framework, tar=args.tar,
+                               force=args.force)
+    for path in result.files:
+        print(path)
+    if result.tarball:
+        print(result.tarball)
+    print(f"drumnb: wrote a drop-in environment to {result.folder}"
+          + (f" and {result.tarball}" if result.tarball else ""), file=sys.stderr)
+    return 0

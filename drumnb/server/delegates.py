@@ -1,0 +1,74 @@
+"""Unstructured scoring and chat: their rules live in the core, these routes only translate.
+
+They hand the request to the core (``Model.predict_unstructured``,
+``Model.chat``, ``Model.supported_llm_models``) and turn its result into an
+HTTP answer.  A model object without those methods gets a JSON 501.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Response
+
+from ..core.errors import ConfigurationError, UnsupportedError
+from . import payloads
+
+_LATER = "{what} is served once the core implements it (the unstructured/chat issue); this drumnb answers 501"
+
+
+def _missing(model: Any, method: str, what: str) -> None:
+    if not callable(getattr(model, method, None)):
+        raise UnsupportedError(_LATER.format(what=what),
+                               hint="score structured data with POST /predict/ meanwhile")
+
+
+def unstructured(model: Any, request: Any, call: Callable[..., Any]) -> Response:
+    """``/predictUnstructured/``: the raw body and its headers to ``model.predict_unstructured``."""
+    if model.target_type != "unstructured":
+        raise ConfigurationError(f"this is a {model.target_type} model; /predictUnstructured/ serves "
+                                 "unstructured models", hint="POST the data to /predict/ instead")
+    _missing(model, "predict_unstructured", "unstructured scoring")
+    result = call(model.predict_unstructured, request.get_data(cache=False), content_type=request.content_type,
+                  query=request.query_string.decode("utf-8", "replace"), headers=dict(request.headers))
+    return unstructured_response(result)
+
+
+def unstructured_response(result: Any) -> Response:
+    """The core's answer as HTTP: an encoded body, or the hook's raw return value
+    (``str`` / ``bytes`` / ``(data, {"mimetype", "charset"})`` / ``None``) encoded by the core's rules."""
+    if not (hasattr(result, "body") and hasattr(result, "content_type")):
+        from ..core.unstructured import encode_response
+
+        result = encode_response(result)
+    return Response(result.body, 200, content_type=result.content_type)
+
+
+def chat(model: Any, request: Any, call: Callable[..., Any]) -> Response:
+    """``/chat/completions/``: the JSON body to ``model.chat``; a stream is sent as server-sent events."""
+    _missing(model, "chat", "the chat API")
+    params = request.get_json(silent=True)  # the core says what is wrong with anything but an object
+    result = call(model.chat, params)
+    if isinstance(params, dict) and params.get("stream") and not isinstance(result, (dict, str, bytes)) and hasattr(result, "__iter__"):
+        return Response(_events(result, call), 200, mimetype="text/event-stream")
+    return Response(payloads.dumps(_plain(result)), 200, mimetype=payloads.JSON)
+
+
+def models(model: Any) -> Response:
+    """``GET /v1/models``: the models a chat model serves (OpenAI's list shape)."""
+    _missing(model, "supported_llm_models", "the model list")
+    return Response(payloads.dumps({"object": "list", "data": model.supported_llm_models()}), 200,
+                    mimetype=payloads.JSON)
+
+
+def _plain(obj: Any) -> Any:
+    dump = getattr(obj, "model_dump", None)  # openai / pydantic objects
+    return dump(mode="json") if callable(dump) else obj
+
+
+def _events(chunks: Iterable[Any], call: Callable[..., Any]) -> Iterable[bytes]:
+    """Server-sent events, one a chunk; the hook's iterator advances on the model's thread."""
+    iterator, done = iter(chunks), object()
+    while (chunk := call(next, iterator, done)) is not done:
+        yield b"data: " + payloads.dumps(_plain(chunk)) + b"\n\n"
+    yield b"data: [DONE]\n\n"

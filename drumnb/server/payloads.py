@@ -1,0 +1,165 @@
+"""HTTP bodies <-> what the core takes and gives.  No model logic here.
+
+Incoming: the multipart file field ``X`` (``X.colnames`` for the column names
+of a Matrix Market file) or the raw body, whose format the codecs pick from
+the ``Content-Type`` (werkzeug parses headers and forms).  Outgoing: DRUM's
+JSON (``{"predictions": [...]}`` at full float precision, plus
+``extraModelOutput`` in pandas ``orient="split"`` shape), or CSV / Arrow when
+``Accept`` asks for them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import InputError
+
+FIELD = "X"
+SPARSE_FIELD = "X.colnames"
+JSON = "application/json"
+CSV = "text/csv"
+ARROW = "application/vnd.apache.arrow.stream"
+ARROW_ALT = "application/x-apache-arrow-stream"
+RESPONSE_TYPES = (JSON, CSV, ARROW, ARROW_ALT)
+_GENERIC_TYPES = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
+SEND_HINT = ("send CSV as the multipart file field 'X' (curl -F X=@data.csv URL) or as the raw body "
+             "(curl --data-binary @data.csv -H 'Content-Type: text/csv' URL)")
+
+try:  # optional: several times faster for large answers
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+
+@dataclass
+class Payload:
+    """One request's data as the core reads it."""
+
+    data: bytes
+    content_type: str | None = None
+    format: str | None = None
+    sparse_columns: list[str] | None = None
+
+
+def _format_of(filename: str | None) -> str | None:
+    """The codec name a file name's extension selects, or None when the extension is unknown."""
+    from ..core import codecs
+
+    ext = os.path.splitext(filename or "")[1].lower()
+    codec = codecs.get_codec(path=filename) if ext else None
+    return codec.name if codec is not None and ext in codec.extensions else None
+
+
+def _lines(raw: bytes) -> list[str]:
+    return [line.strip() for line in raw.decode("utf-8").splitlines() if line.strip()]
+
+
+def read_payload(request: Any, field: str = FIELD, *, required: bool = True) -> Payload | None:
+    """The data of a request: multipart field ``field`` or the raw body."""
+    if request.mimetype == "multipart/form-data":
+        files, form = request.files, request.form
+        if field in files:
+            part = files[field]
+            fmt = _format_of(part.filename)
+            ctype = None if fmt or part.mimetype in _GENERIC_TYPES else part.mimetype
+            payload = Payload(part.read(), ctype, fmt)
+        elif field in form:
+            payload = Payload(form[field].encode("utf-8"))
+        elif not required:
+            return None
+        else:
+            got = sorted(set(files) | set(form))
+            raise InputError(f"the multipart request has no field {field!r}"
+                             + (f" (it has {got})" if got else ""), hint=SEND_HINT)
+        colnames = files.get(SPARSE_FIELD)
+        raw_names = colnames.read() if colnames is not None else form.get(SPARSE_FIELD, "").encode("utf-8")
+        if raw_names:
+            payload.sparse_columns = _lines(raw_names)
+    else:
+        if field != FIELD:
+            return None
+        ctype = request.mimetype
+        payload = Payload(request.get_data(cache=False), None if ctype in _GENERIC_TYPES else ctype)
+    if required and not payload.data.strip():
+        raise InputError("the request has no data", hint=SEND_HINT)
+    return payload
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+def negotiate(accept_header: str | None, accept: Any) -> str:
+    """The response type: JSON unless ``Accept`` prefers CSV or Arrow; 406 when none fits."""
+    if not accept_header or not accept_header.strip():
+        return JSON
+    best = accept.best_match(RESPONSE_TYPES)
+    if best is None:
+        raise InputError(f"cannot answer in {accept_header!r}", status=406,
+                         hint=f"accept one of: {', '.join(RESPONSE_TYPES)}")
+    return best
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON bytes; floats keep full precision (shortest round-trip repr)."""
+    if _orjson is not None:
+        return _orjson.dumps(obj, default=_default, option=_orjson.OPT_SERIALIZE_NUMPY)
+    return json.dumps(obj, separators=(",", ":"), default=_default).encode("utf-8")
+
+
+def _default(value: Any) -> Any:
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return item()
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return str(value)
+
+
+def split_frame(frame: Any) -> dict[str, Any]:
+    """A DataFrame as pandas ``orient="split"`` JSON, without losing float digits; NaN -> null."""
+    obj = frame.astype(object)
+    obj = obj.where(frame.notna(), None)
+    return {"columns": [str(c) for c in frame.columns], "index": frame.index.tolist(),
+            "data": obj.to_numpy().tolist()}
+
+
+def predictions_json(frame: Any, pred_columns: Sequence[str], classification: bool) -> dict[str, Any]:
+    """``{"predictions": [...]}`` (+ ``extraModelOutput``) from the core's predictions frame."""
+    n = len(pred_columns)
+    if classification:
+        rows = frame.iloc[:, :n].to_numpy(dtype="float64").tolist()
+        labels = list(pred_columns)
+        predictions: list[Any] = [dict(zip(labels, row)) for row in rows]
+    else:
+        predictions = frame.iloc[:, 0].tolist()
+    body: dict[str, Any] = {"predictions": predictions}
+    if frame.shape[1] > n:
+        body["extraModelOutput"] = split_frame(frame.iloc[:, n:])
+    return body
+
+
+def encode_frame(frame: Any, mimetype: str) -> bytes:
+    """A DataFrame as CSV or Arrow IPC stream bytes (the core's codecs)."""
+    from ..core import codecs
+
+    return codecs.write_frame(frame, "csv" if mimetype == CSV else "arrow")
+
+
+def transform_json(result: Any, y: Any = None) -> dict[str, Any]:
+    """``/transform/``'s answer: ``X.transformed`` as CSV text, or Matrix Market text when sparse
+    (``out.format``), and ``y.transformed`` as CSV text when ``y`` was sent."""
+    from ..core import codecs
+
+    sparse = codecs.is_sparse(result)
+    if not sparse and not hasattr(result, "columns"):  # a built-in transformer may give a bare array
+        import pandas as pd
+
+        result = pd.DataFrame(result)
+    body: dict[str, Any] = {"X.transformed": codecs.write_frame(result, "csv").decode("utf-8"),
+                            "out.format": "sparse" if sparse else "csv"}
+    if y is not None:
+        body["y.transformed"] = codecs.write_csv(y).decode("utf-8")
+    return body
