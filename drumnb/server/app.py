@@ -59,6 +59,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 #: Hooks called per request: a model with any of them has its calls run one at a time.
+CHAT_ENDPOINTS = ("chat", "chat_v1", "models")
 PER_REQUEST_HOOKS = ("read_input_data", "transform", "score", "post_process", "score_unstructured", "chat")
 #: Built-in predictors whose predict may run on several threads at once.
 THREAD_SAFE_PREDICTORS = ("sklearn", "onnx", "torch")
@@ -257,6 +258,10 @@ class ModelServer:
             body = {"message": f"ERROR: internal error of drumnb: {type(exc).__name__}: {exc}",
                     "error": type(exc).__name__}
         self.metrics.observe_error(request.endpoint or "unknown", type(exc).__name__)
+        if request.endpoint in CHAT_ENDPOINTS:  # OpenAI clients read {"error": {...}}
+            body = {"error": {"message": body.get("message", "").removeprefix("ERROR: "),
+                              "type": "invalid_request_error" if status < 500 else "server_error",
+                              "param": None, "code": body.get("error")}}
         response = self.json(body, status)
         response.headers.update(headers)
         return response

@@ -76,6 +76,7 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
     """The CLI's flags (and their environment twins) as :class:`ServerOptions`."""
+    from ..cli import model_kwargs
     from ..core.errors import ConfigurationError
 
     try:
@@ -100,7 +101,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         threads=args.threads, logging_level=level, target_type=args.target_type,
         positive_class_label=args.positive_class_label, negative_class_label=args.negative_class_label,
         class_labels=args.class_labels, class_labels_file=args.class_labels_file,
-        runtime_params_file=args.runtime_params_file)
+        runtime_params_file=args.runtime_params_file, monitor=model_kwargs(args)["monitor"])
 
 
 def cmd_server(args: argparse.Namespace) -> int:

@@ -14,13 +14,12 @@ from flask import Response
 from ..core.errors import ConfigurationError, UnsupportedError
 from . import payloads
 
-_LATER = "{what} is served once the core implements it (the unstructured/chat issue); this drumnb answers 501"
+_LATER = "{what} needs a drumnb Model; this model object has no such method"
 
 
 def _missing(model: Any, method: str, what: str) -> None:
     if not callable(getattr(model, method, None)):
-        raise UnsupportedError(_LATER.format(what=what),
-                               hint="score structured data with POST /predict/ meanwhile")
+        raise UnsupportedError(_LATER.format(what=what), hint="serve a folder loaded by drumnb.load_model")
 
 
 def unstructured(model: Any, request: Any, call: Callable[..., Any]) -> Response:

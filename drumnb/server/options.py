@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 #: Default cap on a request body: admits a 50 MB CSV and 100,000-row requests with room to spare.
 DEFAULT_MAX_REQUEST_SIZE = 256 * 1024 * 1024
@@ -97,6 +98,7 @@ class ServerOptions:
     class_labels: list[str] | None = None
     class_labels_file: str | None = None
     runtime_params_file: str | None = None
+    monitor: Any = None  # drumnb.monitoring.MonitorSettings, when a monitoring flag is on
 
     @property
     def address(self) -> str:
@@ -108,7 +110,7 @@ class ServerOptions:
         return {"positive_class_label": self.positive_class_label,
                 "negative_class_label": self.negative_class_label,
                 "class_labels": self.class_labels, "class_labels_file": self.class_labels_file,
-                "runtime_params_file": self.runtime_params_file}
+                "runtime_params_file": self.runtime_params_file, "monitor": self.monitor}
 
     def loader(self):
         """A callable that loads the model (called in each worker under gunicorn)."""
