@@ -48,8 +48,8 @@ def folder(tmp_path):
     return write_folder(tmp_path, "m", SEED_SNIPPET, files={"model-metadata.yaml": "targetType: regression\n" + DEFS})
 
 
-def params_file(tmp_path, text):
-    path = tmp_path / "params.yaml"
+def params_file(tmp_path, text, name="params.yaml"):
+    path = tmp_path / name
     path.write_text(text)
     return str(path)
 
@@ -111,3 +111,28 @@ def test_two_models_keep_their_own_values(tmp_path):
                           runtime_params_file=params_file(tmp_path, "V: 2\n"))
     df = pd.DataFrame({"x": [0]})
     assert a.predict(df)["Predictions"][0] == 1 and b.predict(df)["Predictions"][0] == 2
+
+
+def test_seed_snippet_through_cli_score_and_the_server(folder, tmp_path):
+    import io
+
+    import requests
+
+    from conftest import run_cli
+    from drumnb.server.background import serve
+
+    f = params_file(tmp_path, "TARGET_URL: http://cli.test\nAWS_CREDENIAL:\n  credentialType: s3\n"
+                              "  awsAccessKeyId: KEY\n")
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "in.csv", index=False)
+    proc = run_cli("score", "-cd", str(folder), "--input", str(tmp_path / "in.csv"), "--runtime-params-file", f)
+    assert proc.returncode == 0, proc.stderr
+    assert pd.read_csv(io.BytesIO(proc.stdout)).iloc[0].tolist() == [0.5, "http://cli.test", "KEY"]
+    bad = run_cli("score", "-cd", str(folder), "--input", str(tmp_path / "in.csv"),
+                  "--runtime-params-file", params_file(tmp_path, "THRESHOLD: 0.2\n", "bad.yaml"))
+    assert bad.returncode == 1 and b"'AWS_CREDENIAL' is required" in bad.stderr
+    with serve(str(folder), process=True, runtime_params_file=f) as srv:
+        r = requests.post(srv.url + "/predict/", data="a\n1\n", headers={"Content-Type": "text/csv"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["predictions"] == [0.5]
+        assert "http://cli.test" in str(body["extraModelOutput"])
