@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--query", help='unstructured: query parameters for the hook, e.g. "a=1&b=2"')
     dist = score.add_argument_group("distributed (Dask)")
     dist.add_argument("--engine", choices=["local", "dask"], default="local",
-                      help="dask: score a glob of files partition by partition on a Dask cluster")
+                      help="dask: score a glob of files partition by partition on a Dask cluster "
+                      "(needs --output: a .csv path is one file, anything else a Parquet folder)")
     dist.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
     dist.add_argument("--workers", type=int, help="worker processes of the local Dask cluster")
     dist.add_argument("--keep-columns", nargs="+", help="input columns (e.g. an id) copied to the output")
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Front-end modules that add verbs: each has ``register(subparsers, model_flags=, common_flags=)``
 #: and must import only the standard library at module level (start-up time matters).
-COMMAND_MODULES: tuple[str, ...] = ("drumnb.server.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("drumnb.server.commands", "drumnb.tools.commands")
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -178,6 +179,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         result = model.predict_unstructured(body, content_type=args.content_type, query=args.query)
         _write(result.body, args.output)  # str: encoded in its charset; bytes: as they are
         return 0
+    if args.keep_columns or args.scheduler or args.workers:
+        raise ConfigurationError("--keep-columns, --scheduler and --workers go with --engine dask",
+                                 hint="add --engine dask (and --output DIR), or drop them")
     if args.content_type or args.query:
         raise ConfigurationError("--content-type and --query are for unstructured models",
                                  hint="add --target-type unstructured, or drop them")

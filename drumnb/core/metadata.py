@@ -1,8 +1,9 @@
 """``model-metadata.yaml``: the one module that reads it.
 
 Only the fields the runner needs are interpreted here (name, type, targetType,
-targetName, labels); the raw mapping is kept in ``ModelMetadata.raw`` so later
-features (schemas, runtime parameters) read from the same parsed object.
+targetName, labels, the type schema of :mod:`drumnb.core.schema`); the raw
+mapping is kept in ``ModelMetadata.raw`` so later features (runtime
+parameters) read from the same parsed object.
 DataRobot's files put the labels under ``inferenceModel:``; they are accepted
 there and at the top level.
 """
@@ -23,6 +24,7 @@ KNOWN_KEYS = {
     "majorVersion", "inferenceModel", "training", "validation", "typeSchema",
     "inputRequirements", "outputRequirements", "runtimeParameterDefinitions",
     "positiveClassLabel", "negativeClassLabel", "classLabels", "userCredentialSpecifications",
+    "input_requirements", "output_requirements",
 }
 INFERENCE_KEYS = {"targetName", "positiveClassLabel", "negativeClassLabel", "classLabels",
                   "predictionThreshold", "language"}
@@ -39,6 +41,7 @@ class ModelMetadata:
     negative_class_label: str | None = None
     class_labels: list[str] | None = None
     runtime_parameter_definitions: list[dict[str, Any]] | None = None
+    type_schema: Any = None  # core.schema.TypeSchema, or None when the file declares no requirements
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,6 +85,9 @@ def read_metadata(code_dir: str) -> ModelMetadata:
     if definitions is not None and not isinstance(definitions, list):
         raise ConfigurationError(f"{FILENAME}: runtimeParameterDefinitions must be a list")
     target = raw.get("targetType")
+    from .schema import parse_type_schema
+
+    type_schema = parse_type_schema(raw)
     return ModelMetadata(
         path=path,
         name=raw.get("name"),
@@ -92,5 +98,6 @@ def read_metadata(code_dir: str) -> ModelMetadata:
         negative_class_label=_label(pick("negativeClassLabel")),
         class_labels=[str(x) for x in labels] if labels is not None else None,
         runtime_parameter_definitions=definitions,
+        type_schema=type_schema,
         raw=raw,
     )

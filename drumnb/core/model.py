@@ -226,10 +226,17 @@ class Model:
                           sparse_column_names=sparse_column_names)
         if isinstance(frame, pd.DataFrame) and len(frame) == 0:
             raise InputError("the input has no rows", hint="send at least one row of data")
+        schema = self.metadata.type_schema  # model-metadata.yaml's typeSchema, checked on every call
+        if schema is not None:
+            schema.check_input(frame)
+        received = frame
         if "transform" in self.hooks:
             frame = call_hook(self.hooks, "transform", frame, self.model)
         if t == TRANSFORM:
-            return self._transform_output(frame, progress)
+            out = self._transform_output(frame, progress)
+            if schema is not None:
+                schema.check_output(out, input_data=received)
+            return out
         n_rows = _rows(frame)
         if "score" in self.hooks:
             pred = call_hook(self.hooks, "score", frame, self.model, **self._score_kwargs)
@@ -243,6 +250,8 @@ class Model:
             pred = call_hook(self.hooks, "post_process", pred, self.model)
             source = "the 'post_process' hook"
         pred = contract.check_predictions(pred, self.config, n_rows, source=source)
+        if schema is not None:
+            schema.check_output(pred, input_data=received)
         if self.reporter is not None and self.monitor.record_predictions:
             self._record(frame, pred, time.perf_counter() - started)
         return pred

@@ -1,0 +1,234 @@
+"""CLI verbs ``drumnb new model``, ``drumnb validation``, ``drumnb perf-test`` and ``drumnb export``.
+
+Only the standard library is imported here (CLI start-up time matters); the
+tools load inside the handlers.  Exit codes: 0 when everything passed, 1 when
+a check failed (validation), a request failed (perf-test) or the export's
+checks failed, and 1 with one message and a hint for the core's typed errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+VALIDATION_EPILOG = ("Checks: contract (output contract and typeSchema), null_imputation (DRUM's check), "
+                     "determinism, batch_vs_single, row_order, unseen_categories.  Exit code 1 when any FAILED.")
+PERF_EPILOG = ("Without --url, a server is started on 127.0.0.1 (a free port) for the test and stopped after it.  "
+               "Each case repeats the input's rows to its size.  Exit code 1 when a request failed.")
+EXPORT_EPILOG = ("Never copied: .drumnb/ state, monitoring stores, __pycache__, .ipynb_checkpoints, .git.  "
+                 "Exit code 1 when validation or the fresh-process check failed.")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x.replace("_", "")) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected row counts separated by commas, e.g. 1,10,100; got {text!r}") \
+            from None
+    if not sizes or any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"row counts must be >= 1, got {text!r}")
+    return sizes
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], None],
+             common_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``new``, ``validation``, ``perf-test`` and ``export`` to the CLI."""
+    new = subparsers.add_parser(
+        "new", help="write a template model folder (drumnb new model --language python|r|java|julia)",
+        description="Write a model folder to start from: documented hooks, model-metadata.yaml, README, an "
+                    "example input and a training script (run now, so a Python folder scores at once).")
+    new.add_argument("what", choices=["model"], help="what to create (DRUM's 'new model')")
+    new.add_argument("--code-dir", "-cd", dest="code_dir", required=True, help="folder to write")
+    new.add_argument("--language", default="python", type=str.lower, choices=["python", "r", "java", "julia"],
+                     help="language of the hooks (default: python)")
+    new.add_argument("--framework", type=str.lower, choices=["sklearn", "xgboost", "torch", "keras", "onnx"],
+                     help="Python only: the framework of the example artifact (default: sklearn)")
+    new.add_argument("--name", help="model name for model-metadata.yaml (default: the folder's name)")
+    new.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    new.add_argument("--no-build", dest="build", action="store_false",
+                     help="write the files only; do not train / compile the example artifact")
+    common_flags(new)
+    new.set_defaults(handler=cmd_new)
+
+    val = subparsers.add_parser(
+        "validation", help="check a model before deploying: null imputation, determinism, batch vs single ...",
+        description="Run DRUM's null-value imputation check and more (determinism, single rows vs batch, row "
+                    "order, unseen categories, output contract and typeSchema) on --input; print a PASSED / "
+                    "FAILED table with the smallest failing example of each failure.",
+        epilog=VALIDATION_EPILOG)
+    model_flags(val)
+    g = val.add_argument_group("validation")
+    g.add_argument("--input", required=True, help="data to check with: .csv, .arrow/.feather, .parquet, .mtx")
+    g.add_argument("--sparse-column-file", help="column names of a .mtx input, one a line")
+    g.add_argument("--checks", nargs="+", metavar="CHECK",
+                   help="run only these checks (contract always runs): contract null_imputation determinism "
+                        "batch_vs_single row_order unseen_categories")
+    g.add_argument("--rows", type=_positive_int, default=100, help="use the first N rows of the input (default 100)")
+    g.add_argument("--single-rows", type=_positive_int, default=20,
+                   help="score the first N rows one by one for batch_vs_single (default 20)")
+    g.add_argument("--rtol", type=_non_negative, default=1e-5, help="relative tolerance comparing answers")
+    g.add_argument("--atol", type=_non_negative, default=1e-8, help="absolute tolerance comparing answers")
+    g.add_argument("--json", action="store_true", help="print the report as JSON")
+    common_flags(val)
+    val.set_defaults(handler=cmd_validation)
+
+    perf = subparsers.add_parser(
+        "perf-test", help="latency (min/avg/p50/p99/max) and memory of the model behind the prediction server",
+        description="Start the prediction server for --code-dir (or use a running one with --url), send "
+                    "1, 10, 100, 1,000 and 100,000-row requests and a ~50 MB file, and print a latency and "
+                    "memory table.", epilog=PERF_EPILOG)
+    model_flags(perf)
+    for action in perf._actions:  # --url tests a running server: no folder needed then
+        if action.dest == "code_dir":
+            action.required = False
+    g = perf.add_argument_group("performance test")
+    g.add_argument("--input", required=True, help="rows to send (repeated to each size)")
+    g.add_argument("--url", help="test the server already running at this URL (include its URL_PREFIX)")
+    g.add_argument("--in-server", action="store_true",
+                   help="also report the model's own time per request, read from the server's /stats/")
+    g.add_argument("--sizes", type=_sizes, default=None, help="rows per request (default 1,10,100,1000,100000)")
+    g.add_argument("--large-file-mb", type=_non_negative, default=50.0,
+                   help="size of the large-file case in MB (default 50; 0 leaves it out)")
+    g.add_argument("--requests", type=_positive_int, default=10,
+                   help="requests per case (default 10; at most 5 above 1,000 rows and 3 above 10,000)")
+    g.add_argument("--case-budget", type=_non_negative, default=60.0,
+                   help="seconds after which a case sends no more requests (default 60)")
+    g.add_argument("--timeout", type=_non_negative, default=600.0,
+                   help="seconds after which no new case starts (default 600)")
+    g.add_argument("--max-workers", type=_positive_int, default=None,
+                   help="serve with gunicorn and this many workers (default: one threaded process)")
+    g.add_argument("--json", action="store_true", help="print the report as JSON (no progress bar)")
+    g.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                   help="no progress bar (it shows on stderr when that is a terminal, or with --verbose)")
+    common_flags(perf)
+    perf.set_defaults(handler=cmd_perf_test)
+
+    exp = subparsers.add_parser(
+        "export", help="write a clean, deployable copy of a model folder (and custom_model.tar.gz)",
+        description="Copy --code-dir to --output without drumnb's state, complete model-metadata.yaml (target "
+                    "type, labels), pin requirements.txt to the installed versions, validate it with --input, "
+                    "and score it in a fresh process (the archive with --tar).", epilog=EXPORT_EPILOG)
+    model_flags(exp)
+    g = exp.add_argument_group("export")
+    g.add_argument("--output", "-o", required=True, help="folder to write (must be new or empty, or --force)")
+    g.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH",
+                   help="also write the archive (default: custom_model.tar.gz beside the --output folder)")
+    g.add_argument("--input", help="data to validate with and to compare a fresh process's predictions on")
+    g.add_argument("--name", help="model name for model-metadata.yaml (when it has none)")
+    g.add_argument("--requirement", action="append", default=[], metavar="REQ",
+                   help="an extra requirements.txt line (repeatable), e.g. 'lightgbm==4.3.0'")
+    g.add_argument("--force", action="store_true", help="replace the --output folder if it exists")
+    g.add_argument("--no-validation", dest="validate", action="store_false", help="skip the validation checks")
+    g.add_argument("--json", action="store_true", help="print the report as JSON")
+    common_flags(exp)
+    exp.set_defaults(handler=cmd_export)
+
+
+def _print_json(obj: dict) -> None:
+    print(json.dumps(obj, indent=1, default=str))
+
+
+def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from ..cli import model_kwargs
+
+    kwargs = model_kwargs(args)
+    kwargs.pop("code_dir")
+    return kwargs
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from .templates import new_model
+
+    if args.framework and args.language != "python":
+        from ..core.errors import ConfigurationError
+
+        raise ConfigurationError(f"--framework is for Python templates, not {args.language}",
+                                 hint="drop --framework, or use --language python")
+    print(f"drumnb: writing a {args.language} template to {args.code_dir}"
+          + (" (training the example model)" if args.build and args.language == "python" else ""), file=sys.stderr)
+    result = new_model(args.code_dir, args.language, args.framework, name=args.name, force=args.force,
+                       build=args.build)
+    print(result.to_text())
+    return 0
+
+
+def cmd_validation(args: argparse.Namespace) -> int:
+    from ..core import codecs
+    from .validation import validate
+
+    kwargs = _load_kwargs(args)
+    columns = codecs.read_sparse_column_file(args.sparse_column_file) if args.sparse_column_file else None
+    report = validate(args.code_dir, args.input, checks=args.checks, rows=args.rows, single_rows=args.single_rows,
+                      rtol=args.rtol, atol=args.atol, sparse_column_names=columns, **kwargs)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.to_text())
+    return 0 if report.passed else 1
+
+
+def cmd_perf_test(args: argparse.Namespace) -> int:
+    from ..core.errors import ConfigurationError
+    from .perf import DEFAULT_SIZES, perf_test
+
+    if not args.url and not args.code_dir:
+        raise ConfigurationError("perf-test needs --code-dir (a server is started for it) or --url (a running one)",
+                                 hint="e.g. drumnb perf-test --code-dir my_model --input data.csv")
+    kwargs = _load_kwargs(args)
+    progress = args.progress
+    if progress is None:
+        progress = False if args.json else (args.verbose or sys.stderr.isatty())
+    report = perf_test(None if args.url else args.code_dir, args.input, url=args.url, in_server=args.in_server,
+                       sizes=args.sizes or DEFAULT_SIZES, large_file_mb=args.large_file_mb, requests=args.requests,
+                       case_budget=args.case_budget, timeout=args.timeout, workers=args.max_workers,
+                       progress=progress, **kwargs)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.to_text())
+    return 0 if report.ok else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_model
+
+    kwargs = _load_kwargs(args)
+    kwargs.pop("monitor", None)
+    quiet = args.json
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"drumnb: export: {message}", file=sys.stderr)
+
+    report = export_model(args.output, code_dir=args.code_dir, data=args.input, tar=args.tar, name=args.name,
+                          requirements=args.requirement, force=args.force, validate=args.validate, progress=say,
+                          **kwargs)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.to_text())
+        if report.tarball:
+            print(f"\nscore the archive with: drumnb score --code-dir {report.tarball} --input FILE")
+    return 0 if report.ok else 1
