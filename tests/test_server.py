@@ -438,7 +438,7 @@ def test_unstructured_and_chat_routes_are_routed(reg, start_server, tmp_path):
     r = reg.post("/predictUnstructured/", data=b"hello")
     assert r.status_code == 400 and "/predict/" in r.json()["hint"]
     r = reg.post("/v1/chat/completions/", json={"messages": []})
-    assert r.status_code == 400 and "chat" in r.json()["message"]
+    assert r.status_code == 400 and "chat hook" in json.dumps(r.json())  # OpenAI's error shape on chat routes
     folder = write_folder(tmp_path, "echo", """
         def load_model(code_dir):
             return "m"
@@ -491,3 +491,15 @@ def test_a_taken_port_fails_at_once_with_one_message(folders):
     assert b"cannot listen on 127.0.0.1:" in proc.stderr and b"--address" in proc.stderr
     proc = run_cli("server", "-cd", str(folders["linear"]), "--address", "127.0.0.1:http")
     assert proc.returncode == 1 and b"HOST:PORT" in proc.stderr
+
+
+def test_model_flags_such_as_monitor_reach_the_served_model(start_server, folders, tmp_path):
+    store = tmp_path / "records.db"
+    server = start_server(["-cd", str(folders["linear"]), "--target-type", "regression", "--monitor",
+                           "--monitor-db", str(store)])
+    assert server.post("/predict/", data=csv_bytes(data(3)), headers={"Content-Type": "text/csv"}).ok
+    from conftest import run_cli
+
+    proc = run_cli("monitor", "summary", str(store))
+    assert proc.returncode == 0, proc.stderr
+    assert b"prediction_rows" in proc.stdout

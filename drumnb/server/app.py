@@ -58,8 +58,9 @@ ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-#: Hooks called per request: a model with any of them has its calls run one at a time.
+#: Endpoints OpenAI clients call: their errors take OpenAI's shape, {"error": {...}}.
 CHAT_ENDPOINTS = ("chat", "chat_v1", "models")
+#: Hooks called per request: a model with any of them has its calls run one at a time.
 PER_REQUEST_HOOKS = ("read_input_data", "transform", "score", "post_process", "score_unstructured", "chat")
 #: Built-in predictors whose predict may run on several threads at once.
 THREAD_SAFE_PREDICTORS = ("sklearn", "onnx", "torch")

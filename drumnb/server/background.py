@@ -186,6 +186,13 @@ def _server_args(code_dir: str, *, target_type: str | None, workers: int | None,
             args += [flag, str(labels[key])]
     if labels.get("class_labels"):
         args += ["--class-labels", *[str(x) for x in labels["class_labels"]]]
+    monitor = labels.get("monitor")  # drumnb.monitoring.MonitorSettings, as the CLI's flags make it
+    if monitor is not None:
+        args += ["--monitor"] if monitor.record_predictions else []
+        args += ["--monitor-embedded"] if monitor.embedded else []
+        for flag, value in (("--monitor-db", monitor.db), ("--deployment-id", monitor.deployment_id),
+                            ("--model-id", monitor.model_id)):
+            args += [flag, str(value)] if value else []
     if workers:
         args += ["--max-workers", str(workers)]
     if with_error_server:
@@ -255,7 +262,8 @@ def serve(model_or_code_dir: Any, target_type: str | None = None, *, host: str =
             cfg = model.config
             load_kwargs = {"positive_class_label": cfg.positive_class_label,
                            "negative_class_label": cfg.negative_class_label,
-                           "class_labels": cfg.class_labels, **load_kwargs}
+                           "class_labels": cfg.class_labels, "monitor": getattr(model, "monitor", None),
+                           **load_kwargs}
         else:
             code_dir = os.fspath(model_or_code_dir)
         args = _server_args(os.path.abspath(code_dir), target_type=target_type, workers=workers,

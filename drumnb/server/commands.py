@@ -10,7 +10,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .options import DEFAULT_ADDRESS, DEFAULT_MAX_REQUEST_SIZE, ServerOptions, env_flag, parse_address, parse_size
+from .options import (DEFAULT_ADDRESS, DEFAULT_MAX_REQUEST_SIZE, ServerOptions, env_flag, normalize_prefix,
+                      parse_address, parse_size)
 
 SERVER_EPILOG = ("Environment twins: ADDRESS, URL_PREFIX, MAX_WORKERS, WITH_ERROR_SERVER, TARGET_TYPE, "
                  "POSITIVE_CLASS_LABEL, NEGATIVE_CLASS_LABEL, CLASS_LABELS.  Routes: /, /ping/, /health/, /info/, "
@@ -92,16 +93,12 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     if workers is None and args.production:
         workers = 1
     url_prefix = args.url_prefix if args.url_prefix is not None else os.environ.get("URL_PREFIX", "")
-    from .options import normalize_prefix
-
+    load_kwargs = model_kwargs(args)  # every model flag, as `score` reads them (labels, monitoring, ...)
     level = args.logging_level or ("info" if args.verbose else "warning")
     return ServerOptions(
-        code_dir=args.code_dir, host=host, port=port, url_prefix=normalize_prefix(url_prefix),
-        with_error_server=args.with_error_server, max_request_size=args.max_request_size, workers=workers,
-        threads=args.threads, logging_level=level, target_type=args.target_type,
-        positive_class_label=args.positive_class_label, negative_class_label=args.negative_class_label,
-        class_labels=args.class_labels, class_labels_file=args.class_labels_file,
-        runtime_params_file=args.runtime_params_file, monitor=model_kwargs(args)["monitor"])
+        code_dir=load_kwargs.pop("code_dir"), target_type=load_kwargs.pop("target_type"), load_kwargs=load_kwargs,
+        host=host, port=port, url_prefix=normalize_prefix(url_prefix), with_error_server=args.with_error_server,
+        max_request_size=args.max_request_size, workers=workers, threads=args.threads, logging_level=level)
 
 
 def cmd_server(args: argparse.Namespace) -> int:

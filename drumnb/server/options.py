@@ -7,8 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 #: Default cap on a request body: admits a 50 MB CSV and 100,000-row requests with room to spare.
 DEFAULT_MAX_REQUEST_SIZE = 256 * 1024 * 1024
@@ -79,7 +78,7 @@ def normalize_prefix(prefix: str | None) -> str:
 
 @dataclass
 class ServerOptions:
-    """How to serve one model folder: the CLI verb and ``serve()`` build this."""
+    """How to serve one model folder (the CLI verb builds this; the runners read it)."""
 
     code_dir: str
     host: str = "127.0.0.1"
@@ -93,28 +92,17 @@ class ServerOptions:
     timeout: int = 120  # gunicorn worker timeout (seconds without a heartbeat)
     graceful_timeout: int = 30
     target_type: str | None = None
-    positive_class_label: str | None = None
-    negative_class_label: str | None = None
-    class_labels: list[str] | None = None
-    class_labels_file: str | None = None
-    runtime_params_file: str | None = None
-    monitor: Any = None  # drumnb.monitoring.MonitorSettings, when a monitoring flag is on
+    #: the other keyword arguments of :func:`drumnb.core.model.load_model` (labels, runtime parameters, monitor)
+    load_kwargs: dict = field(default_factory=dict)
 
     @property
     def address(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    def load_kwargs(self) -> dict:
-        """Keyword arguments of :func:`drumnb.core.model.load_model` for this folder."""
-        return {"positive_class_label": self.positive_class_label,
-                "negative_class_label": self.negative_class_label,
-                "class_labels": self.class_labels, "class_labels_file": self.class_labels_file,
-                "runtime_params_file": self.runtime_params_file, "monitor": self.monitor}
-
-    def loader(self):
+    def loader(self) -> "ModelLoader":
         """A callable that loads the model (called in each worker under gunicorn)."""
-        return ModelLoader(self.code_dir, self.target_type, self.load_kwargs())
+        return ModelLoader(self.code_dir, self.target_type, self.load_kwargs)
 
 
 @dataclass
