@@ -70,7 +70,7 @@ import pandas as pd
 from .core import contract
 from .core.errors import ConfigurationError, ContractError, DrumnbError, InputError, UnsupportedError
 
-__all__ = ["score", "write", "read", "input_files", "local_cluster", "connect", "cli_score", "check_output",
+__all__ = ["score", "write", "collect", "read", "input_files", "local_cluster", "connect", "cli_score", "check_output",
            "output_format", "ModelSpec", "cached_model"]
 
 #: Rows of the first partition scored in the calling process to learn the output columns.
@@ -105,6 +105,7 @@ def _in_partition(exc: DrumnbError, number: int | None, total: int, index: pd.In
     err.message = f"{where}: {exc.message}"
     err.args = (err.message,)
     err.partition = number
+    err.partition_label = where
     return err
 
 
@@ -552,6 +553,35 @@ def write(preds: Any, output: "str | os.PathLike[str]", *, client: Any = None,
         stage.discard()
         raise
     return rows
+
+
+def _numbered(part: pd.DataFrame, number: int) -> tuple[int, pd.DataFrame]:
+    return number, part
+
+
+def collect(preds: Any, *, client: Any = None, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Compute ``preds`` (from :func:`score`) into one pandas DataFrame, partitions in input order.
+
+    Like ``preds.compute()``, but partitions come back as they finish (each
+    released on its worker at once), ``progress(done, total)`` is called per
+    partition, and the first failure cancels the rest and is raised with its
+    partition number.  For data that does not fit in this process, use
+    :func:`write` instead.
+    """
+    import dask
+
+    parts = preds.to_delayed()
+    total = len(parts)
+    client = client or _default_client()
+    done: dict[int, pd.DataFrame] = {}
+    tasks = [dask.delayed(_numbered, pure=True)(p, i) for i, p in enumerate(parts)]
+    for count, (number, part) in enumerate(_results(tasks, client), start=1):
+        done[number] = part
+        if progress:
+            progress(count, total)
+    if not done:
+        return preds._meta.copy()
+    return pd.concat([done[i] for i in range(total)])
 
 
 def _results(tasks: list, client: Any) -> Iterator[Any]:

@@ -1,0 +1,257 @@
+"""The server process ``%drum_serve`` starts: ``python -m drumnb.jupyter._child SPEC_JSON``.
+
+It serves one model folder with drumnb's Flask app (DRUM's routes, the same
+app as ``drumnb server``) on werkzeug's threaded server, and it never outlives
+the kernel that started it.  Three independent watches end it:
+
+1. ``prctl(PR_SET_PDEATHSIG, SIGTERM)``: Linux signals it the moment the
+   kernel dies, even by ``kill -9`` (set only when the kernel spawned it from
+   its main thread, since the signal follows the spawning *thread*);
+2. its stdin is a pipe whose only writer is the kernel: end-of-file means the
+   kernel is gone (or asked it to stop);
+3. its parent PID is polled: re-parenting means the kernel is gone.
+
+Ready, it writes one JSON line to stdout (``{"port": ..., "error": ...}``),
+then points stdout at its log (stderr).  It publishes itself in the registry
+(:mod:`drumnb.jupyter.registry`) and removes its entry when it exits.  One
+extra route, ``POST <prefix>/_drumnb/reload/``, re-loads the model from its
+folder (after ``%%drum_hooks`` rewrote ``custom.py``) and swaps it in; a model
+that fails to re-load leaves the previous one serving and answers the error.
+
+This module runs only in the child process: ``os._exit`` below ends *that*
+process, never a kernel.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+GRACE_SECONDS = 3.0
+RELOAD_PATH = "/_drumnb/reload"
+STATUS_PATH = "/_drumnb/status"
+log = logging.getLogger("drumnb.jupyter.server")
+
+
+def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
+    """``prctl(PR_SET_PDEATHSIG, sig)`` through libc; False where unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+class Lifeline:
+    """Ends this process when the kernel goes: gracefully once serving, at once before."""
+
+    def __init__(self, parent_pid: int):
+        self.parent_pid = parent_pid
+        self.stopping = threading.Event()
+        self.server: Any = None
+        self.on_exit: list = []
+
+    def start(self) -> None:
+        for target, name in ((self._watch_stdin, "drumnb-stdin"), (self._watch_parent, "drumnb-ppid")):
+            threading.Thread(target=target, name=name, daemon=True).start()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda signum, frame: self.stop(f"signal {signum}"))
+
+    def _watch_stdin(self) -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        self.stop("the kernel closed the pipe")
+
+    def _watch_parent(self) -> None:
+        while not self.stopping.is_set():
+            if os.getppid() != self.parent_pid:
+                self.stop("the kernel is gone")
+                return
+            time.sleep(0.25)
+
+    def stop(self, why: str) -> None:
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        log.info("stopping: %s", why)
+        server = self.server
+        if server is None:  # still loading the model: nothing to finish
+            self.exit_now(0)
+        threading.Thread(target=server.shutdown, name="drumnb-shutdown", daemon=True).start()
+        # a hook stuck in a request must not keep the port: end hard after the grace period
+        timer = threading.Timer(GRACE_SECONDS, self.exit_now, args=(0,))
+        timer.daemon = True
+        timer.start()
+
+    def exit_now(self, code: int) -> None:
+        for fn in self.on_exit:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(code)  # this is the server child, never the kernel
+
+
+class Swappable:
+    """A WSGI app forwarding to the current Flask app; reload builds a new one and swaps it in."""
+
+    def __init__(self, spec: dict[str, Any]):
+        from ..server.options import ModelLoader, normalize_prefix  # noqa: F401 - imported for the loader
+
+        self.spec = spec
+        self.prefix = normalize_prefix(spec.get("url_prefix") or "")
+        self.loader = ModelLoader(spec["code_dir"], spec.get("target_type"), _load_kwargs(spec))
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.app = self._create(self.loader)
+        self.loaded_at = time.time()
+
+    def _create(self, model_or_loader: Any) -> Any:
+        from ..server.app import create_app
+
+        return create_app(model_or_loader, url_prefix=self.prefix, with_error_server=True,
+                          max_request_size=self.spec.get("max_request_size"))
+
+    @property
+    def error(self) -> str | None:
+        err = self.app.extensions["drumnb"].error
+        return err.render() if err is not None else None
+
+    def reload(self) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            started = time.perf_counter()
+            try:
+                model = self.loader()
+            except Exception as exc:  # noqa: BLE001 - the previous model keeps serving
+                from ..core.errors import DrumnbError
+
+                message = exc.render() if isinstance(exc, DrumnbError) else f"{type(exc).__name__}: {exc}"
+                log.warning("reload failed, the previous model keeps serving: %s", message)
+                body = {"ok": False, "message": message, "generation": self.generation}
+                body.update({k: getattr(exc, k) for k in ("hook", "file", "line", "cause_type", "detail")
+                             if getattr(exc, k, None) is not None})
+                return 422, body
+            old, self.app = self.app, self._create(model)
+            self.generation += 1
+            self.loaded_at = time.time()
+        try:
+            old.extensions["drumnb"].call.close()
+        except Exception:  # noqa: BLE001
+            pass
+        seconds = time.perf_counter() - started
+        log.info("reloaded %s in %.2fs (generation %d)", self.spec["code_dir"], seconds, self.generation)
+        return 200, {"ok": self.error is None, "message": self.error or "reloaded", "generation": self.generation,
+                     "seconds": round(seconds, 4), "hooks": list(getattr(model, "hooks", None).names
+                                                                if getattr(model, "hooks", None) else [])}
+
+    def status(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "generation": self.generation, "loaded_at": self.loaded_at,
+                "error": self.error, "code_dir": self.spec["code_dir"], "name": self.spec.get("name")}
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if path == self.prefix + RELOAD_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return _json(start_response, *self.reload())
+        if path == self.prefix + STATUS_PATH:
+            return _json(start_response, 200, self.status())
+        return self.app(environ, start_response)
+
+
+def _json(start_response: Any, status: int, body: dict) -> list[bytes]:
+    data = json.dumps(body).encode()
+    reason = {200: "OK", 422: "UNPROCESSABLE ENTITY"}.get(status, "")
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _load_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    kwargs = dict(spec.get("load_kwargs") or {})
+    monitor = kwargs.pop("monitor", None)
+    if monitor:
+        from ..monitoring import MonitorSettings
+
+        kwargs["monitor"] = MonitorSettings(**monitor)
+    return kwargs
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    parent = int(spec["parent_pid"])
+    if spec.get("pdeathsig"):
+        set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != parent:  # the kernel died before prctl took effect
+        return 0
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("drumnb.server").setLevel(logging.DEBUG)  # one line per request
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    lifeline = Lifeline(parent)
+    lifeline.start()
+
+    from ..server.options import check_address
+    from ..server.runner import make_wsgi_server
+    from . import registry
+
+    host, port = spec.get("host") or "127.0.0.1", int(spec.get("port") or 0)
+    try:
+        if port:
+            check_address(host, port)
+        app = Swappable(spec)
+        server = make_wsgi_server(app, host, port)
+    except Exception as exc:  # noqa: BLE001 - told to the kernel, which shows it in the cell
+        from ..core.errors import DrumnbError
+
+        message = exc.render() if isinstance(exc, DrumnbError) else f"{type(exc).__name__}: {exc}"
+        _ready({"ok": False, "error": message})
+        return 1
+    port = server.server_port
+    lifeline.server = server
+    url = f"http://{host}:{port}{app.prefix}"
+    pid = os.getpid()
+    entry = {
+        "name": spec.get("name"), "pid": pid, "port": port, "host": host, "url": url,
+        "proxy_url": (spec.get("proxy_url_template") or "").replace("{port}", str(port)) or None,
+        "model": spec.get("model") or spec.get("name"), "code_dir": spec["code_dir"],
+        "target_type": spec.get("target_type"), "kernel_id": spec.get("kernel_id"),
+        "kernel_pid": parent, "started": time.time(), "log": spec.get("log"),
+        "create_time": registry.process_create_time(pid),
+    }
+    registry.write(entry)
+    lifeline.on_exit.append(lambda: registry.remove(pid))
+    log.info("serving %s on %s (pid %d)%s", spec["code_dir"], url, pid,
+             "" if app.error is None else " -- the model did not load; answering 513")
+    _ready({"ok": True, "port": port, "pid": pid, "url": url, "error": app.error})
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        registry.remove(pid)
+        server.in_flight.wait_idle(GRACE_SECONDS)  # type: ignore[attr-defined]
+        server.server_close()
+        log.info("stopped")
+    lifeline.exit_now(0)
+    return 0
+
+
+def _ready(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+    os.dup2(2, 1)  # anything printed later goes to the log, not to a pipe nobody reads
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

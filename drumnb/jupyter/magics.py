@@ -1,0 +1,706 @@
+"""The magics: ``%%drum_hooks``, ``%%drum_score``, ``%drum_serve``, ``%drum_validate``, ``%drum_perf``, ``%drum_export``.
+
+Thin, as in jupysql: each magic parses its line, hands off to the workspace,
+the core or the launcher, and renders the answer.  Every failure is one short
+message in the cell (:mod:`drumnb.jupyter.errors`); ``--help`` on any magic
+prints its flags.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import tempfile
+import time
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+
+from . import errors
+from .workspace import HOOK_FILE, WORKSPACE, display_path
+
+TARGET_TYPES = ("regression", "binary", "multiclass", "anomaly", "transform", "unstructured", "textgeneration",
+                "agenticworkflow")
+
+
+class _Done(Exception):
+    """--help was printed: nothing more to do."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports errors as a short cell message instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise errors.usage(f"{self.prog}: {message}", f"{self.prog} --help lists the flags")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            print(message)
+        raise _Done()
+
+    def parse(self, line: str) -> argparse.Namespace:
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise errors.usage(f"{self.prog}: cannot split the line: {exc}", "close the quotes") from None
+        return self.parse_args(argv)
+
+
+def _model_flags(p: argparse.ArgumentParser, *, name_help: str) -> None:
+    p.add_argument("name", nargs="?", help=name_help)
+    p.add_argument("--code-dir", "-cd", dest="code_dir", help="the model folder (or custom_model.tar.gz)")
+    p.add_argument("--target-type", "-t", dest="target_type", choices=TARGET_TYPES, type=str.lower, metavar="TYPE",
+                   help="one of " + ", ".join(TARGET_TYPES) + " (default: model-metadata.yaml, else inferred "
+                        "from the labels)")
+    p.add_argument("--positive-class-label", help="binary: the positive class")
+    p.add_argument("--negative-class-label", help="binary: the negative class")
+    p.add_argument("--class-labels", nargs="+", help="multiclass: the labels, in order")
+    p.add_argument("--class-labels-file", help="multiclass: a file with one label a line")
+    p.add_argument("--runtime-params-file", help="YAML values of the model's runtime parameters")
+    p.add_argument("--monitor", action="store_true", help="record predictions in the local monitoring store")
+    p.add_argument("--monitor-embedded", action="store_true", help="give hooks an mlops reporter")
+    p.add_argument("--monitor-db", help="the SQLite monitoring store (default: one per model)")
+
+
+def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for key in ("positive_class_label", "negative_class_label", "class_labels", "class_labels_file",
+                "runtime_params_file"):
+        if getattr(args, key, None) is not None:
+            kwargs[key] = getattr(args, key)
+    if args.monitor or args.monitor_embedded or args.monitor_db:
+        from ..monitoring import MonitorSettings
+
+        kwargs["monitor"] = MonitorSettings(embedded=bool(args.monitor_embedded),
+                                            record_predictions=bool(args.monitor or args.monitor_db),
+                                            db=os.path.abspath(args.monitor_db) if args.monitor_db else None)
+    return kwargs
+
+
+def hooks_parser() -> Parser:
+    p = Parser(prog="%%drum_hooks", add_help=True,
+               description="Write the cell as the model's custom.py (checked first), then reload the model "
+                           "everywhere it is used: this kernel's cached models and its servers.")
+    p.add_argument("name", nargs="?", help="the model's name; its folder is drum_models/NAME/ unless --code-dir")
+    p.add_argument("--code-dir", "-cd", dest="code_dir", help="write custom.py into this folder instead")
+    p.add_argument("--force", action="store_true",
+                   help="replace a custom.py that drumnb did not write (it is backed up first)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing when all is well")
+    return p
+
+
+def score_parser(prog: str) -> Parser:
+    p = Parser(prog=prog, add_help=True,
+               description="Score data with a model through the core: a table, the timing and a plot. "
+                           "A cell body is extra hook code for this call only.")
+    _model_flags(p, name_help="a %%%%drum_hooks model name or a model folder")
+    p.add_argument("--data", "-d", help="a variable (DataFrame, bytes, str), an expression, or a file path")
+    p.add_argument("--output", "-o", dest="output", metavar="VAR", help="store the predictions in VAR")
+    p.add_argument("--rows", type=int, default=10, help="rows of the table (default 10)")
+    p.add_argument("--no-plot", action="store_true", help="no plot")
+    p.add_argument("--quiet", "-q", action="store_true", help="show nothing (use with -o)")
+    p.add_argument("--content-type", help="unstructured: the request's content type, e.g. 'text/plain; charset=utf-8'")
+    p.add_argument("--query", help="unstructured: query parameters, e.g. 'a=1&b=2'")
+    g = p.add_argument_group("Dask engine (data past one process)")
+    g.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="dask: score partitions on a Dask cluster (default: local, in this kernel)")
+    g.add_argument("--scheduler", help="address of a running Dask scheduler (default: the notebook's Client, "
+                                       "else a local cluster)")
+    g.add_argument("--workers", type=int, help="start a local cluster of N worker processes on 127.0.0.1 "
+                                               "(reused by later cells)")
+    g.add_argument("--memory-limit", help="memory per worker of that local cluster, e.g. 300MB")
+    g.add_argument("--keep-columns", nargs="+", metavar="COL", help="input columns kept beside the predictions")
+    g.add_argument("--output-path", help="write the predictions there (a folder of Parquet files, or a .csv "
+                                         "file) instead of collecting them in the kernel")
+    return p
+
+
+def _check_flags(p: argparse.ArgumentParser, p_args: argparse.Namespace, model_flags: bool = True) -> None:
+    """Usage errors for flags that only go with another one."""
+    dask_only = [f for f in ("scheduler", "workers", "memory_limit", "keep_columns", "output_path")
+                 if getattr(p_args, f, None) is not None]
+    if dask_only and getattr(p_args, "engine", "dask") != "dask":
+        flag = "--" + dask_only[0].replace("_", "-")
+        raise errors.usage(f"{p.prog}: {flag} goes with --engine dask", f"{p.prog} ... --engine dask {flag} ...")
+
+
+def validate_parser() -> Parser:
+    p = Parser(prog="%drum_validate", add_help=True,
+               description="Run drumnb validation on a model: DRUM's null-value imputation check plus batch vs "
+                           "single rows, row order, determinism, the output contract and schemas, unseen "
+                           "categories.  Returns the report (a table; the smallest failing example each).")
+    _model_flags(p, name_help="a %%%%drum_hooks model name or a model folder")
+    p.add_argument("--data", "-d", help="a DataFrame variable, an expression, or a file path")
+    p.add_argument("--checks", nargs="+", metavar="CHECK", help="run only these checks")
+    p.add_argument("--rows", type=int, default=100, help="use the first N rows (default 100)")
+    p.add_argument("--single-rows", type=int, default=20, help="rows scored one by one (default 20)")
+    return p
+
+
+def perf_parser() -> Parser:
+    p = Parser(prog="%drum_perf", add_help=True,
+               description="Performance test: serve the model (or use --url), send requests of 1 to 100,000 rows "
+                           "and a large file; returns the latency table and shows a latency plot.")
+    _model_flags(p, name_help="a %%%%drum_hooks model name or a model folder (not needed with --url)")
+    p.add_argument("--data", "-d", help="rows to send (repeated to each size): a DataFrame variable or a file path")
+    p.add_argument("--url", help="test the server already running at this URL (e.g. a %%drum_serve server)")
+    p.add_argument("--sizes", help="rows per request, comma separated (default 1,10,100,1000,100000)")
+    p.add_argument("--large-file-mb", type=float, default=50.0, help="size of the large-file case (0: none)")
+    p.add_argument("--requests", type=int, default=10, help="requests per case (default 10)")
+    p.add_argument("--case-budget", type=float, default=60.0, help="seconds per case at most (default 60)")
+    p.add_argument("--workers", type=int, help="serve with gunicorn and this many workers")
+    p.add_argument("--no-plot", action="store_true", help="no latency plot")
+    return p
+
+
+def export_parser() -> Parser:
+    p = Parser(prog="%drum_export", add_help=True,
+               description="Write a DRUM model folder from what the notebook holds: the hooks of a %%drum_hooks "
+                           "model (or this cell's code), an artifact object (--model VAR), labels; then validate "
+                           "it and score it again in a fresh process.  Returns the report.")
+    _model_flags(p, name_help="a %%%%drum_hooks model name or a model folder to start from (optional)")
+    p.add_argument("--output", "-o", required=True, help="the folder to write (new or empty, or --force)")
+    p.add_argument("--model", "-m", dest="artifact", metavar="VAR",
+                   help="the artifact: a fitted model object in the notebook (saved in its framework's format)")
+    p.add_argument("--data", "-d", help="a DataFrame (or path) to validate with and compare a fresh process on")
+    p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH",
+                   help="also write custom_model.tar.gz (beside the folder, or at PATH)")
+    p.add_argument("--name", dest="model_name", help="model name for model-metadata.yaml")
+    p.add_argument("--requirement", action="append", default=[], metavar="REQ", help="an extra requirement")
+    p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    p.add_argument("--no-validation", dest="validate", action="store_false", help="skip the checks")
+    return p
+
+
+def serve_parser() -> Parser:
+    p = Parser(prog="%drum_serve", add_help=True,
+               description="Serve a model in a child process that dies with the kernel; "
+                           "--list, --stop, --logs and --restart manage this kernel's servers.")
+    _model_flags(p, name_help="a %%%%drum_hooks model name or a model folder (or, with --stop/--logs/--restart, "
+                              "a server name)")
+    p.add_argument("--port", "-p", type=int, default=0, help="port (default: a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--url-prefix", default="", help="serve every route under this path")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the model to load")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--list", "-l", action="store_true", help="every running server (all kernels)")
+    g.add_argument("--stop", action="store_true", help="stop server NAME (or --all of this kernel's)")
+    g.add_argument("--logs", action="store_true", help="print server NAME's log")
+    g.add_argument("--restart", action="store_true", help="stop and start server NAME again")
+    p.add_argument("--all", action="store_true", help="with --stop: every server of this kernel")
+    p.add_argument("--lines", "-n", type=int, default=40, help="with --logs: the last N lines (0: all)")
+    return p
+
+
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+@magics_class
+class DrumMagics(Magics):
+    """drumnb's magics (``%load_ext drumnb``)."""
+
+    # --- %%drum_hooks ---------------------------------------------------------------------------
+    @cell_magic
+    def drum_hooks(self, line: str, cell: str) -> None:
+        """Write this cell as a model's custom.py, check it, and reload the model everywhere.
+
+        %%drum_hooks NAME [--code-dir DIR] [--force] [--quiet]
+
+        NAME's folder is drum_models/NAME/ under the notebook's folder unless
+        --code-dir names one.  Hook names and signatures are checked first (a
+        near-miss such as `scroe` is reported); a custom.py that drumnb did
+        not write is left alone unless --force (which backs it up).
+        """
+        try:
+            args = hooks_parser().parse(line)
+        except _Done:
+            return None
+        with errors.boundary() as maps:
+            written = WORKSPACE.write_hooks(args.name, cell, code_dir=args.code_dir, force=args.force)
+            maps.append(WORKSPACE.cell_map(written.name, written.code_dir))
+            from ..core.hooks import load_python_hooks
+
+            hooks = load_python_hooks(written.code_dir)  # runs the file: import errors name the cell line
+            names = hooks.names
+            lines = [f"{display_path(written.path)}: " + (", ".join(names) if names else "no hooks")
+                     + (f"  (new folder {display_path(written.code_dir)}/)" if written.created else "")]
+            if written.backup:
+                lines.append(f"the previous {HOOK_FILE} is saved as {display_path(written.backup)}")
+            lines += [f"warning: {w}" for w in written.report.warnings]
+            reloaded = [m for m in WORKSPACE.cached_models(written.code_dir)]
+            problems = WORKSPACE.reload(written.code_dir)
+            if reloaded and not problems:
+                lines.append(f"reloaded the model in this kernel ({len(reloaded)} cached)"
+                             if len(reloaded) > 1 else "reloaded the model in this kernel")
+            lines += [f"the model did not reload: {p}" for p in problems]
+            from . import launcher
+
+            for server_name, url, answer in launcher.reload_folder(written.code_dir):
+                if answer.get("ok"):
+                    lines.append(f"reloaded server {server_name!r} ({url})")
+                else:
+                    lines.append(f"server {server_name!r} ({url}) kept its previous hooks: "
+                                 + _map_message(answer, maps))
+            if args.quiet:
+                lines = [x for x in lines if x.startswith(("warning", "the model did not", "server"))]
+            if lines:
+                print("\n".join(lines))
+        return None
+
+    # --- %%drum_score / %drum_score -------------------------------------------------------------
+    @line_cell_magic
+    def drum_score(self, line: str, cell: str | None = None) -> None:
+        """Score data with a model (through the core, exactly as the CLI and the server do).
+
+        %%drum_score NAME|--code-dir DIR --data VAR|PATH [-t TYPE] [labels] [-o VAR]
+        [extra hook code for this call only]
+
+        Shows the predictions, the timing and a plot of their distribution;
+        -o VAR stores the predictions DataFrame.  Unstructured models take
+        --content-type and --query and show what the hook received.
+        """
+        prog = "%%drum_score" if cell is not None else "%drum_score"
+        try:
+            args = score_parser(prog).parse(line)
+        except _Done:
+            return None
+        with errors.boundary() as maps:
+            name, folder = WORKSPACE.resolve(args.name, args.code_dir)
+            if args.data is None:
+                raise errors.usage(f"{prog}: name the data: --data VAR (a DataFrame in the notebook) or --data PATH",
+                                   f"e.g. {prog} {name} --data df")
+            _check_flags(score_parser(prog), args)
+            data = resolve_data(args.data, self.shell.user_ns if self.shell else {})
+            kwargs = _load_kwargs(args)
+            maps.extend(WORKSPACE.cell_maps_for(folder))
+            overlay = None
+            try:
+                if cell is not None and cell.strip():
+                    overlay = Overlay(folder, name, cell)
+                    maps.insert(0, overlay.cell_map)
+                    maps.extend(overlay.original_maps)
+                    model = overlay.load(args.target_type, **kwargs)
+                else:
+                    model = WORKSPACE.model(folder, args.target_type, **kwargs)
+                if args.engine == "dask":
+                    result = score_on_dask(model, overlay.tmp if overlay else folder, data, args, name=name,
+                                           load_kwargs=kwargs)
+                else:
+                    result = score(model, data, name=name, content_type=args.content_type, query=args.query,
+                                   max_rows=args.rows, plot=not args.no_plot, render=not args.quiet)
+            finally:
+                if overlay is not None:
+                    overlay.close()
+            if args.output:
+                self.shell.user_ns[args.output] = result.value
+            if overlay is not None and overlay.warnings:
+                print("\n".join(f"warning: {w}" for w in overlay.warnings))
+            if not args.quiet and result.report is not None:
+                _display(result.report)
+        return None
+
+    # --- %drum_validate / %drum_perf / %drum_export ----------------------------------------------
+    @line_magic
+    def drum_validate(self, line: str) -> Any:
+        """Validate a model before deploying it; returns the report (PASSED / FAILED per check).
+
+        %drum_validate NAME|--code-dir DIR --data VAR|PATH [-t TYPE] [labels] [--checks C ...] [--rows N]
+
+        The checks: DRUM's null-value imputation, plus batch vs single rows, row
+        order, determinism, the output contract and schemas, unseen categories;
+        each failure comes with the smallest example that shows it.
+        """
+        try:
+            args = validate_parser().parse(line)
+        except _Done:
+            return None
+        from ..tools.validation import validate
+
+        with errors.boundary() as maps:
+            name, folder = WORKSPACE.resolve(args.name, args.code_dir)
+            data = self._data(args.data, "%drum_validate", name)
+            maps.extend(WORKSPACE.cell_maps_for(folder))
+            model = WORKSPACE.model(folder, args.target_type, **_load_kwargs(args))
+            return validate(model, data, checks=args.checks, rows=args.rows, single_rows=args.single_rows)
+
+    @line_magic
+    def drum_perf(self, line: str) -> Any:
+        """Performance-test a model behind a real server; returns the report and plots the latencies.
+
+        %drum_perf NAME|--code-dir DIR --data VAR|PATH [--sizes 1,10,100] [--large-file-mb MB] [--workers N]
+        %drum_perf --url URL --data VAR|PATH ...      (a running server, e.g. one from %drum_serve)
+        """
+        try:
+            args = perf_parser().parse(line)
+        except _Done:
+            return None
+        from ..tools.perf import DEFAULT_SIZES, perf_test
+
+        with errors.boundary():
+            if args.url and (args.name or args.code_dir):
+                raise errors.usage("%drum_perf: --url tests a running server; do not name a model too",
+                                   "%drum_perf --url URL --data df, or %drum_perf NAME --data df")
+            sizes = _int_list(args.sizes, "--sizes") if args.sizes else DEFAULT_SIZES
+            model = None
+            if not args.url:
+                _, folder = WORKSPACE.resolve(args.name, args.code_dir)
+                model = WORKSPACE.model(folder, args.target_type, **_load_kwargs(args))
+            data = self._data(args.data, "%drum_perf", args.name or "NAME")
+            report = perf_test(model, data, url=args.url, sizes=sizes, large_file_mb=args.large_file_mb,
+                               requests=args.requests, case_budget=args.case_budget, workers=args.workers,
+                               progress=True)
+            if not args.no_plot and any(c.latencies for c in report.cases):
+                from IPython.display import Image
+
+                from .display import figure_png
+
+                _display(Image(data=figure_png(report.plot)))
+            return report
+
+    @line_cell_magic
+    def drum_export(self, line: str, cell: str | None = None) -> Any:
+        """Write a deployable DRUM folder from the notebook; returns the report.
+
+        %drum_export [NAME|--code-dir DIR] --output OUT [--model VAR] [--data VAR] [-t TYPE] [labels] [--tar]
+        %%drum_export --output OUT --model VAR ...   (the cell: the hooks to export)
+
+        The folder gets custom.py, the artifact (saved by its framework), a
+        model-metadata.yaml and a requirements.txt pinned to this kernel's
+        versions; it is validated and scored again in a fresh process.
+        drumnb's own state (monitoring stores) never goes in.
+        """
+        prog = "%%drum_export" if cell is not None else "%drum_export"
+        try:
+            args = export_parser().parse(line)
+        except _Done:
+            return None
+        from ..tools.export import export_model
+
+        with errors.boundary():
+            ns = self.shell.user_ns if self.shell else {}
+            code_dir = None
+            if args.name or args.code_dir:
+                _, code_dir = WORKSPACE.resolve(args.name, args.code_dir)
+            hooks = cell if cell is not None and cell.strip() else None
+            artifact = None
+            if args.artifact:
+                if args.artifact not in ns:
+                    raise errors.error("NameError", f"--model {args.artifact}: no such variable in the notebook",
+                                       "fit the model first, e.g. clf = LinearRegression().fit(X, y)")
+                artifact = ns[args.artifact]
+            if code_dir is None and hooks is None and artifact is None:
+                raise errors.usage(f"{prog}: nothing to export",
+                                   "name a %%drum_hooks model, give --model VAR, or write the hooks in the cell")
+            data = resolve_data(args.data, ns) if args.data else None
+            label_kwargs = {k: v for k, v in _load_kwargs(args).items() if k != "monitor"}
+            return export_model(args.output, code_dir=code_dir, model=artifact, hooks=hooks,
+                                target_type=args.target_type, name=args.model_name, data=data, tar=args.tar,
+                                requirements=args.requirement, force=args.force, validate=args.validate,
+                                progress=print, **label_kwargs)
+
+    def _data(self, spec: str | None, prog: str, name: str | None) -> Any:
+        if spec is None:
+            raise errors.usage(f"{prog}: name the data: --data VAR (a DataFrame in the notebook) or --data PATH",
+                               f"e.g. {prog} {name or 'NAME'} --data df")
+        return resolve_data(spec, self.shell.user_ns if self.shell else {})
+
+    # --- %drum_serve ----------------------------------------------------------------------------
+    @line_magic
+    def drum_serve(self, line: str) -> Any:
+        """Serve a model over HTTP in a child process that dies with the kernel.
+
+        %drum_serve NAME|--code-dir DIR [--port P] [-t TYPE] [labels]   -> a server handle
+        %drum_serve --list | --stop NAME | --stop --all | --logs NAME [-n N] | --restart NAME
+
+        The handle has .url, .pid, .status, .client (predict, predict_unstructured,
+        chat, openai()), .logs(), .stop().  On JupyterHub / Binder the browser URL
+        goes through jupyter-server-proxy (/user/.../proxy/PORT/).
+        """
+        try:
+            args = serve_parser().parse(line)
+        except _Done:
+            return None
+        from . import launcher
+
+        with errors.boundary():
+            if args.list:
+                _display(server_table())
+                return None
+            if args.stop:
+                return _stop(args)
+            if args.logs:
+                server, entry = _find_server(args.name)
+                path = server.log_path if server else entry.get("log")
+                text = _read_log(path, args.lines)
+                print(text if text.strip() else f"(the log of {args.name!r} is empty)")
+                return None
+            if args.restart:
+                server, _ = _find_server(args.name, own=True)
+                return server.restart(timeout=args.timeout)
+            if args.all:
+                raise errors.usage("%drum_serve: --all goes with --stop", "%drum_serve --stop --all")
+            name, folder = WORKSPACE.resolve(args.name, args.code_dir)
+            server = launcher.start(name, folder, args.target_type, port=args.port, host=args.host,
+                                    url_prefix=args.url_prefix, load_kwargs=_load_kwargs(args),
+                                    timeout=args.timeout)
+            if server.load_error:
+                print(f"the model did not load; the server answers 513 with the error:\n{server.load_error}")
+            return server
+
+
+# --- helpers the magics share ------------------------------------------------------------------
+
+def resolve_data(spec: str, namespace: dict[str, Any]) -> Any:
+    """``--data``: a variable, a file path, or a Python expression over the notebook's variables."""
+    if spec in namespace:
+        return namespace[spec]
+    path = os.path.expanduser(spec)
+    if os.path.isfile(path):
+        return path
+    if spec.isidentifier():
+        import difflib
+
+        import pandas as pd
+
+        frames = [k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
+        close = difflib.get_close_matches(spec, frames, n=1)
+        raise errors.error("NameError", f"--data {spec}: no variable or file of that name",
+                           f"did you mean {close[0]!r}?" if close else
+                           ("DataFrames here: " + ", ".join(sorted(frames)[:8])) if frames else
+                           "load the data first, e.g. df = pd.read_csv(...)")
+    try:
+        return eval(spec, namespace)  # noqa: S307 - the user's own notebook namespace
+    except Exception as exc:  # noqa: BLE001
+        raise errors.error("NameError", f"--data {spec}: not a variable, a file, or an expression that "
+                                        f"evaluates ({type(exc).__name__}: {exc})",
+                           "pass a DataFrame variable or a file path") from None
+
+
+class Overlay:
+    """The model folder with the cell's extra hooks appended to ``custom.py``, for one call.
+
+    A temporary folder of symbolic links to the model's files, plus a
+    ``custom.py`` that is the folder's own followed by the cell: the cell's
+    definitions win, and everything else of the folder stays.
+    """
+
+    def __init__(self, folder: str, name: str, cell: str):
+        from .hookcheck import check_source
+
+        if not os.path.isdir(folder):
+            raise errors.error("ConfigurationError", "extra hook code in the cell needs a model folder, "
+                               f"not an archive: {display_path(folder)}", "unpack the archive")
+        body = cell if cell.endswith("\n") else cell + "\n"
+        report = check_source(body, first_line=2)
+        if report.errors:
+            raise errors.error("HookSignatureError", "%%drum_score: " + "; ".join(map(str, report.errors)),
+                               "fix the cell and run it again")
+        self.warnings = report.warnings
+        self.tmp = tempfile.mkdtemp(prefix="drumnb-score-")
+        for entry in os.listdir(folder):
+            if entry != HOOK_FILE:
+                os.symlink(os.path.join(folder, entry), os.path.join(self.tmp, entry))
+        original = ""
+        if os.path.isfile(os.path.join(folder, HOOK_FILE)):
+            with open(os.path.join(folder, HOOK_FILE), encoding="utf-8") as fh:
+                original = fh.read()
+            if original and not original.endswith("\n"):
+                original += "\n"
+        first = original.count("\n") + 1
+        path = os.path.join(self.tmp, HOOK_FILE)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(original + body)
+        self.cell_map = errors.CellMap(path, first, "this %%drum_score cell", 2)
+        self.original_maps = [errors.CellMap(path, m.first_file_line, m.cell_label, m.cell_line_of_first,
+                                             last_file_line=first - 1)
+                              for m in WORKSPACE.cell_maps_for(folder)]
+        self.model: Any = None
+        self.name = name
+
+    def load(self, target_type: str | None, **kwargs: Any) -> Any:
+        from ..core.model import load_model
+
+        self.model = load_model(self.tmp, target_type, **kwargs)
+        return self.model
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Scored:
+    """A scoring call's value (for -o) and its report (to display)."""
+
+    def __init__(self, value: Any, report: Any):
+        self.value = value
+        self.report = report
+
+
+def score(model: Any, data: Any, *, name: str, content_type: str | None = None, query: str | None = None,
+          max_rows: int = 10, plot: bool = True, render: bool = True) -> Scored:
+    """Score ``data`` with ``model`` through the core and build the report (shared by the magic and widgets)."""
+    from .display import ScoreReport
+
+    if model.target_type == "unstructured":
+        from .inspection import describe_result
+
+        if isinstance(data, str) and os.path.isfile(data):
+            with open(data, "rb") as fh:
+                data = fh.read()
+        if not isinstance(data, (str, bytes, bytearray, memoryview)):
+            raise errors.error("InputError", f"an unstructured model takes str or bytes, not {type(data).__name__}",
+                               "pass text, bytes, or a file path with --data")
+        body = data.encode(_charset(content_type)) if isinstance(data, str) else bytes(data)
+        result = model.predict_unstructured(body, content_type=content_type, query=query)
+        from ..core.unstructured import parse_query
+
+        return Scored(result, describe_result(result, name=name, body=body, content_type=content_type,
+                                              query=parse_query(query)))
+    if model.target_type in ("textgeneration", "agenticworkflow") and "chat" in model.hooks and \
+            not ("score" in model.hooks or model.predictor is not None):
+        raise errors.error("ConfigurationError", "this is a chat model: call it with model.chat({...}) or serve it",
+                           "%drum_serve NAME, then srv.client.chat('hello')")
+    started = time.perf_counter()
+    pred = model.predict(data)
+    seconds = time.perf_counter() - started
+    rows = int(pred.shape[0]) if hasattr(pred, "shape") else None
+    labels = model.config.labels
+    report = ScoreReport(name, model.target_type, pred, seconds, rows, labels=labels, max_rows=max_rows, plot=plot)
+    if render:
+        report.render()  # the table and the plot, timed apart from the scoring (report.render_seconds)
+    return Scored(pred, report)
+
+
+def score_on_dask(model: Any, folder: str, data: Any, args: argparse.Namespace, *, name: str,
+                  load_kwargs: dict[str, Any]) -> Scored:
+    """``--engine dask``: the partitions scored on a cluster; a report like the local engine's."""
+    from . import dask_engine
+    from .display import ScoreReport
+
+    if model.target_type == "unstructured":
+        raise errors.error("UnsupportedError", "--engine dask scores rows; this model is unstructured",
+                           "score unstructured payloads with the local engine")
+    client = dask_engine.client_for(args.scheduler, args.workers, args.memory_limit)
+    preds, frame, rows, seconds = dask_engine.score(model, folder, data, client=client, passthrough=args.keep_columns,
+                                                    output_path=args.output_path, load_kwargs=load_kwargs)
+    if frame is None:
+        print(f"wrote {rows} prediction rows from {preds.npartitions} partition(s) to {args.output_path} "
+              f"in {seconds:.1f} s")
+        return Scored(preds, None)
+    shown = frame.drop(columns=list(args.keep_columns or ()), errors="ignore")
+    report = ScoreReport(name, model.target_type, shown, seconds, rows, labels=model.config.labels,
+                         max_rows=args.rows, plot=not args.no_plot,
+                         note=f"scored on Dask: {preds.npartitions} partition(s), {_workers(client)} worker(s)")
+    if not args.quiet:
+        report.render()
+    return Scored(frame, report)
+
+
+def _workers(client: Any) -> int:
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:  # noqa: BLE001 - only for the note
+        return 0
+
+
+def _int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise errors.usage(f"{flag} takes positive whole numbers separated by commas, not {text!r}",
+                           f"e.g. {flag} 1,10,100")
+    return values
+
+
+def _charset(content_type: str | None) -> str:
+    from ..core.unstructured import DEFAULT_CHARSET, parse_content_type
+
+    return parse_content_type(content_type)[1] or DEFAULT_CHARSET
+
+
+def _map_message(answer: dict[str, Any], maps: list[errors.CellMap]) -> str:
+    """A server's reload error, with the cell line when it is in a cell."""
+    if answer.get("hook") and answer.get("detail") is not None:
+        from ..core.errors import HookError
+
+        exc = HookError(answer["hook"], answer["detail"], file=answer.get("file"), line=answer.get("line"),
+                        cause_type=answer.get("cause_type"))
+        return errors.from_exception(exc, maps).message
+    return str(answer.get("message", "unknown error")).splitlines()[0]
+
+
+def _find_server(name: str | None, *, own: bool = False) -> tuple[Any, dict[str, Any]]:
+    from . import launcher, registry
+
+    mine = launcher.servers()
+    if not name:
+        if len(mine) == 1:
+            return next(iter(mine.values())), {}
+        raise errors.usage("name the server", "%drum_serve --list shows them")
+    if name in mine:
+        return mine[name], {}
+    entry = registry.find(name)
+    if entry is not None and not own:
+        return None, entry
+    if entry is not None:
+        raise errors.error("PermissionError", f"server {name!r} (pid {entry['pid']}) was started by another kernel "
+                           f"({entry.get('kernel_id')})", "stop or restart it from the kernel that started it")
+    raise errors.error("LookupError", f"no server named {name!r}"
+                       + (f" (this kernel's: {', '.join(sorted(mine))})" if mine else ""),
+                       "%drum_serve --list shows every running server")
+
+
+def _stop(args: argparse.Namespace) -> None:
+    from . import launcher
+
+    if args.all:
+        names = launcher.stop_all()
+        plural = "s" if len(names) != 1 else ""
+        print(f"stopped {len(names)} server{plural}" + (f": {', '.join(names)}" if names else ""))
+        return None
+    server, _ = _find_server(args.name, own=True)
+    pid, port = server.pid, server.port
+    server.stop()
+    print(f"stopped {server.name!r} (pid {pid}); port {port} is free")
+    return None
+
+
+def _read_log(path: str | None, lines: int) -> str:
+    if not path:
+        return ""
+    try:
+        with open(path, errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return ""
+    if lines:
+        text = "\n".join(text.rstrip("\n").splitlines()[-lines:])
+    return text
+
+
+def server_table() -> Any:
+    """Every running server (this kernel's first, then the registry's) as a DataFrame."""
+    import pandas as pd
+
+    from . import launcher, registry
+
+    me = launcher.kernel_id()
+    rows, seen = [], set()
+    for server in launcher.servers().values():
+        seen.add(server.pid)
+        rows.append({"name": server.name, "url": server.browser_url, "pid": server.pid, "status": server.status,
+                     "model": display_path(server.code_dir), "kernel": "this kernel"})
+    for entry in registry.entries():
+        if entry["pid"] in seen:
+            continue
+        rows.append({"name": entry.get("name"), "url": entry.get("proxy_url") or entry.get("url"), "pid": entry["pid"],
+                     "status": "running", "model": display_path(entry.get("code_dir") or ""),
+                     "kernel": "this kernel" if entry.get("kernel_id") == me else str(entry.get("kernel_id"))[:8]})
+    return pd.DataFrame(rows, columns=["name", "url", "pid", "status", "model", "kernel"])

@@ -1,0 +1,229 @@
+"""Charts of the local monitoring store: predictions over time, latency percentiles, distribution.
+
+:func:`monitoring_report` reads a store (``drumnb.monitoring.open``) and
+returns a static :class:`MonitoringReport` (HTML with one PNG of three
+charts, and a text form); :class:`MonitoringPanel` shows the same for a chosen
+store and refreshes on demand or every few seconds.
+"""
+from __future__ import annotations
+
+import base64
+import glob
+import html
+import io
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as W
+
+from ..display import fmt_seconds
+
+BUCKETS = ["1s", "5s", "15s", "1min", "5min", "15min", "1h", "6h", "1D", "7D"]
+
+
+def stores() -> list[str]:
+    """The stores in the default folder (one per model)."""
+    import platformdirs
+
+    folder = os.path.join(platformdirs.user_data_dir("drumnb"), "monitoring")
+    return sorted(glob.glob(os.path.join(folder, "*.sqlite")))
+
+
+def pick_bucket(span_seconds: float, target: int = 30) -> str:
+    import pandas as pd
+
+    for freq in BUCKETS:
+        if span_seconds / pd.Timedelta(freq).total_seconds() <= target:
+            return freq
+    return BUCKETS[-1]
+
+
+def _scalar(value: Any, class_names: list[str] | None) -> float | None:
+    """A number to plot for one recorded prediction: the value, P(positive) for binary, else max probability."""
+    if isinstance(value, list):
+        if not value:
+            return None
+        if len(value) == 2:
+            return float(value[1])
+        return float(max(value))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class MonitoringReport:
+    path: str
+    calls: int
+    rows_reported: int
+    prediction_rows: int
+    first: Any
+    last: Any
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    bucket: str = ""
+    models: list[str] = field(default_factory=list)
+    value_label: str = "prediction"
+    png: bytes | None = field(default=None, repr=False)
+
+    def lines(self) -> list[str]:
+        out = [f"monitoring store {os.path.basename(self.path)}"
+               + (f" (models: {', '.join(self.models)})" if self.models else ""),
+               f"{self.calls} calls, {self.rows_reported} rows scored, {self.prediction_rows} predictions recorded"]
+        if self.first is not None:
+            out.append(f"from {_ts(self.first)} to {_ts(self.last)} (buckets of {self.bucket})")
+        if self.latency_ms:
+            out.append("latency per call: "
+                       + ", ".join(f"{k} {fmt_seconds(v / 1000)}" for k, v in self.latency_ms.items()))
+        return out
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        text = "<br/>".join(html.escape(x) for x in self.lines())
+        img = ""
+        if self.png:
+            img = f'<img alt="monitoring charts" src="data:image/png;base64,{base64.b64encode(self.png).decode()}"/>'
+        return f"<div class='drumnb-monitoring'><div>{text}</div>{img}</div>"
+
+
+def _ts(value: Any) -> str:
+    try:
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    except AttributeError:
+        return str(value)
+
+
+def monitoring_report(path: str, *, bucket: str | None = None, plot: bool = True) -> MonitoringReport:
+    """Read the store at ``path`` and chart it."""
+    import numpy as np
+    import pandas as pd
+
+    from ... import monitoring
+
+    rec = monitoring.open(path)
+    stats, preds = rec.stats, rec.predictions
+    times = (pd.concat([stats["ts"], preds["ts"]]) if len(stats) or len(preds)
+             else pd.Series([], dtype="datetime64[ns, UTC]"))
+    first = times.min() if len(times) else None
+    last = times.max() if len(times) else None
+    span = (last - first).total_seconds() if first is not None else 0.0
+    freq = bucket or pick_bucket(span)
+    lat = stats["execution_time_ms"].to_numpy() if len(stats) else np.array([])
+    latency = ({f"p{q}": float(np.percentile(lat, q)) for q in (50, 95, 99)} if len(lat) else {})
+    models = sorted({m for m in pd.concat([stats.get("model", pd.Series([], dtype=object)),
+                                           preds.get("model", pd.Series([], dtype=object))]).dropna()})
+    report = MonitoringReport(path, len(stats), int(stats["num_predictions"].sum()) if len(stats) else 0, len(preds),
+                              first, last, latency, freq, models)
+    names = None
+    if len(preds) and preds["class_names"].notna().any():
+        names = json.loads(preds["class_names"].dropna().iloc[0])
+        report.value_label = f"P({names[1]})" if len(names) == 2 else "top probability"
+    if plot and (len(stats) or len(preds)):
+        report.png = _charts(stats, preds, freq, names, report.value_label)
+    return report
+
+
+def _charts(stats: Any, preds: Any, freq: str, names: list[str] | None, value_label: str) -> bytes:
+    import pandas as pd
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.5, 2.6), dpi=72)
+    FigureCanvasAgg(fig)
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    if len(stats):
+        per = stats.set_index("ts")["num_predictions"].resample(freq).sum()
+    else:
+        per = preds.set_index("ts")["id"].resample(freq).count()
+    ax1.plot(per.index.tz_convert(None), per.to_numpy(), marker="o", markersize=3)
+    ax1.set_title(f"predictions per {freq}", fontsize=9)
+    if len(stats):
+        g = stats.set_index("ts")["execution_time_ms"].resample(freq)
+        for q in (50, 95, 99):
+            s = g.quantile(q / 100).dropna()
+            ax2.plot(s.index.tz_convert(None), s.to_numpy(), marker=".", label=f"p{q}")
+        ax2.legend(fontsize=7, frameon=False)
+    ax2.set_title("latency per call (ms)", fontsize=9)
+    values = pd.Series([_scalar(v, names) for v in preds["prediction"]], dtype="float64").dropna() if len(preds) \
+        else pd.Series([], dtype="float64")
+    if len(values):
+        ax3.hist(values, bins=30)
+    ax3.set_title(f"distribution of {value_label}", fontsize=9)
+    for ax in (ax1, ax2, ax3):
+        ax.tick_params(labelsize=7)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    for ax in (ax1, ax2):
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+    fig.tight_layout(pad=0.5)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+class MonitoringPanel(W.VBox):
+    """Pick a store (or type its path), see its charts; *auto* refreshes every few seconds."""
+
+    def __init__(self, path: str | None = None, *, interval: float = 5.0, auto: bool = False):
+        options = stores()
+        if path and os.path.abspath(path) not in options:
+            options = [os.path.abspath(path)] + options
+        self.path = W.Combobox(value=os.path.abspath(path) if path else (options[0] if options else ""),
+                               options=options, description="store", ensure_option=False,
+                               layout=W.Layout(width="48em"))
+        self.button = W.Button(description="Refresh", icon="refresh")
+        self.auto = W.Checkbox(value=False, description=f"auto ({interval:g} s)", indent=False)
+        self.output = W.HTML("")
+        self.report: MonitoringReport | None = None
+        self.interval = interval
+        self._stop = threading.Event()
+        self.button.on_click(lambda _: self._safe_refresh())
+        self.path.observe(lambda _: self._safe_refresh(), names="value")
+        self.auto.observe(self._on_auto, names="value")
+        super().__init__([W.HBox([self.path, self.button, self.auto]), self.output])
+        self._safe_refresh()
+        if auto:
+            self.auto.value = True
+
+    def refresh(self) -> MonitoringReport | None:
+        from ..errors import boundary
+
+        path = self.path.value.strip()
+        if not path:
+            self.output.value = "<i>no monitoring store yet: score with --monitor first</i>"
+            return None
+        with boundary(show_notes=False):
+            self.report = monitoring_report(path)
+        self.output.value = self.report._repr_html_()
+        return self.report
+
+    def _safe_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - shown in the panel
+            self.output.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+
+    def _on_auto(self, change: Any) -> None:
+        if change["new"]:
+            self._stop.clear()
+            threading.Thread(target=self._loop, name="drumnb-monitoring-panel", daemon=True).start()
+        else:
+            self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._safe_refresh()
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"MonitoringPanel(store={os.path.basename(self.path.value)!r})"
