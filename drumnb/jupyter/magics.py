@@ -8,6 +8,7 @@ prints its flags.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import shlex
 import shutil
@@ -461,6 +462,8 @@ def resolve_data(spec: str, namespace: dict[str, Any]) -> Any:
     path = os.path.expanduser(spec)
     if os.path.isfile(path):
         return path
+    if os.path.isdir(path) or (any(c in path for c in "*?[") and glob.glob(path)):
+        return path  # a folder or glob of CSV / Parquet files: the Dask engine reads them
     if spec.isidentifier():
         import difflib
 
@@ -565,6 +568,9 @@ def score(model: Any, data: Any, *, name: str, content_type: str | None = None, 
             not ("score" in model.hooks or model.predictor is not None):
         raise errors.error("ConfigurationError", "this is a chat model: call it with model.chat({...}) or serve it",
                            "%drum_serve NAME, then srv.client.chat('hello')")
+    if isinstance(data, str) and not os.path.isfile(data):
+        raise errors.usage(f"--data {data}: a folder or glob of files is scored with --engine dask",
+                           "add --engine dask (and --workers N for a local cluster), or name one file")
     started = time.perf_counter()
     pred = model.predict(data)
     seconds = time.perf_counter() - started
