@@ -1,69 +1,21 @@
 """Shared by the in-process Jupyter tests: an IPython shell with drumnb loaded, cells run as a user types them.
 
-Fixtures (import them into a test module): ``runtime`` (a private Jupyter runtime
-folder, so the server registry is the test's own), ``ip`` (the shell; servers it
-started are stopped at the end), ``ex`` (example model folders), ``fresh``
-(autouse there: each test in its own notebook folder with an empty workspace).
+The fixtures are in ``conftest.py``: ``runtime`` (a private Jupyter runtime folder,
+so the server registry is the test's own), ``ip`` (the shell; servers it started
+are stopped at the end), ``ex`` (example model folders) and ``fresh`` (each test
+in its own notebook folder with an empty workspace; modules use it with
+``pytestmark = pytest.mark.usefixtures("fresh")``).
 """
 from __future__ import annotations
 
-import os
 import re
 import socket
 import textwrap
 
 import pandas as pd
-import pytest
 from IPython.utils.capture import capture_output
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory):
-    path = tmp_path_factory.mktemp("runtime")
-    old = os.environ.get("JUPYTER_RUNTIME_DIR")
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("JUPYTER_RUNTIME_DIR", None)
-    else:
-        os.environ["JUPYTER_RUNTIME_DIR"] = old
-
-
-@pytest.fixture(scope="module")
-def ip(runtime):
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython()
-    shell.display_formatter.active_types = ["text/plain", "text/html", "image/png"]  # as a notebook shows
-    shell.run_cell("%load_ext drumnb")
-    yield shell
-    from drumnb.jupyter import launcher
-
-    launcher.stop_all()
-
-
-@pytest.fixture(scope="module")
-def ex(tmp_path_factory):
-    from drumnb.examples import build
-
-    out = tmp_path_factory.mktemp("nb-examples")
-    build(str(out), ["sklearn_regressor", "sklearn_binary", "sklearn_multiclass", "all_hooks"])
-    return out
-
-
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    """Each test in its own notebook folder, with an empty workspace."""
-    from drumnb.jupyter.workspace import WORKSPACE
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DRUMNB_MODELS_DIR", raising=False)
-    WORKSPACE.folders.clear()
-    WORKSPACE.forget()
-    yield
-    WORKSPACE.folders.clear()
-    WORKSPACE.forget()
 
 
 class Cell:

@@ -20,7 +20,7 @@ pytest.importorskip("ipywidgets")
 
 from conftest import run_cli  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("fresh")]
 
 CONST = """
 import pandas as pd
@@ -52,8 +52,7 @@ def chat(completion_create_params, model):
                          "message": {"role": "assistant", "content": "echo: " + text}}]}
 """
 
-from jupyter_support import (  # noqa: E402,F401 - fixtures are used by name
-    ANSI, Cell, ex, frame, fresh, hooks, ip, port_free, run, runtime, short_error)
+from jupyter_support import frame, hooks, port_free, run, short_error  # noqa: E402
 
 
 # --- extension ---------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ import pytest
 pytest.importorskip("IPython")
 pytest.importorskip("ipywidgets")
 
-from jupyter_support import ex, fresh, hooks, ip, run, runtime, short_error  # noqa: E402,F401
+from jupyter_support import hooks, run, short_error  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("fresh")]
 
 SUM = """
 import pandas as pd

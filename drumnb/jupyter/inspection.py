@@ -178,7 +178,7 @@ def _returned_type(value: Any) -> str:
 def _over_http(url: str, body: bytes, content_type: str | None, query: dict, name: str) -> Inspection:
     from ..core.errors import DrumnbError
     from ..core.unstructured import decode_request
-    from .client import Client
+    from ..server.client import Client
 
     ins = Inspection(name, url, body, content_type, query,
                      kwargs_source="worked out with drumnb's rules (the server does not send them back)")

@@ -26,7 +26,7 @@ import uuid
 from typing import Any
 
 from . import errors, registry
-from .client import Client, error_from
+from ..server.client import Client, error_from
 
 HOST = "127.0.0.1"
 _SERVERS: dict[str, "NotebookServer"] = {}

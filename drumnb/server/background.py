@@ -11,7 +11,6 @@ thread of this process (the model object is shared, nothing is copied); with
 """
 from __future__ import annotations
 
-import io
 import os
 import signal
 import socket
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.errors import ModelLoadError
+from .client import Client
 from .options import DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 
 HOST = "127.0.0.1"
@@ -35,52 +35,6 @@ def free_port(host: str = HOST) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-class Client:
-    """A small HTTP client bound to one server (``requests`` underneath)."""
-
-    def __init__(self, url: str):
-        import requests
-
-        self.url = url.rstrip("/")
-        self.session = requests.Session()
-
-    def get(self, path: str = "/", **kwargs: Any) -> Any:
-        return self.session.get(self.url + path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.session.post(self.url + path, **kwargs)
-
-    def health(self) -> dict:
-        return self.get("/health/").json()
-
-    def info(self) -> dict:
-        return self.get("/info/").json()
-
-    def predict(self, data: Any, *, path: str = "/predict/") -> Any:
-        """Score a DataFrame (sent as CSV) or CSV bytes; predictions as a DataFrame (CSV answer)."""
-        import pandas as pd
-
-        body = data.to_csv(index=False).encode() if isinstance(data, pd.DataFrame) else data
-        response = self.post(path, data=body, headers={"Content-Type": "text/csv", "Accept": "text/csv"})
-        if response.status_code != 200:
-            raise _error_from(response)
-        return pd.read_csv(io.BytesIO(response.content))
-
-    def close(self) -> None:
-        self.session.close()
-
-
-def _error_from(response: Any) -> Exception:
-    from ..core.errors import DrumnbError
-
-    try:
-        body = response.json()
-    except ValueError:
-        body = {"message": response.text[:500]}
-    message = str(body.get("message", "")).removeprefix("ERROR: ")
-    return DrumnbError(message or f"HTTP {response.status_code}", hint=body.get("hint"), status=response.status_code)
 
 
 class Server:
@@ -106,6 +60,7 @@ class Server:
         return self._thread is not None and self._thread.is_alive()
 
     def client(self) -> Client:
+        """A :class:`~drumnb.server.client.Client` of this server: predict, predict_unstructured, chat, openai()."""
         client = Client(self.url)
         self._clients.append(client)
         return client

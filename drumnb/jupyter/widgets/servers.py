@@ -20,7 +20,7 @@ def _row_stats(url: str, server: Any = None) -> dict[str, Any]:
     """Health (status, latency) and /stats/ (memory, predictions) of the server at ``url``."""
     import time
 
-    from ..client import Client
+    from ...server.client import Client
 
     out: dict[str, Any] = {"health": None, "latency_ms": None, "memory_mb": None, "predictions": None,
                            "message": ""}

@@ -7,7 +7,9 @@
     client.openai()                                      # an openai.OpenAI client for this server
 
 An instance is also callable and returns itself, so that both
-``srv.client.predict(df)`` and ``srv.client().predict(df)`` work.
+``srv.client.predict(df)`` and ``srv.client().predict(df)`` work.  It needs
+nothing but ``requests``: the background servers of :mod:`drumnb.server.background`
+and the notebook's servers hand out the same client.
 """
 from __future__ import annotations
 
