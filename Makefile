@@ -4,16 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 EXAMPLES := build/examples
-# Debian packages the tests and examples use: wrk (server benchmarks), R + caret (R models), a JDK (javac for POJOs).
+LABEXT := drumnb/labextension/package.json
+# Debian packages the tests and examples use: wrk (server benchmarks), R + caret (R models), a JDK (javac for POJOs),
+# Chromium and fonts for the JupyterLab browser tests (Python Playwright drives /usr/bin/chromium).
 DEB_PACKAGES := wrk r-base-core r-cran-caret r-cran-randomforest r-cran-glmnet r-cran-gbm r-cran-e1071 \
-	r-cran-ranger r-cran-kernlab openjdk-17-jdk-headless
+	r-cran-ranger r-cran-kernlab openjdk-17-jdk-headless chromium fonts-liberation
 
-.PHONY: run test setup deb examples bench clean
+.PHONY: run test setup deb examples bench clean lab
 
-run: setup examples ## build the example models and score each with `drumnb score`
+# LAB=0 stops after the scoring (no JupyterLab).
+LAB ?= 1
+run: setup $(LABEXT) examples ## build the example models, score each with `drumnb score`, then JupyterLab on the tutorials
 	@$(PY) -m drumnb.examples --score $(EXAMPLES)
+	@if [ "$(LAB)" != 0 ]; then \
+	  echo "Starting JupyterLab on notebooks/ at 127.0.0.1 (Ctrl+C stops it); open the URL it prints:"; \
+	  exec $(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --ServerApp.root_dir=notebooks \
+	    $$( [ "$$(id -u)" = 0 ] && echo --allow-root); \
+	fi
 
-test: setup ## the whole test suite
+test: setup $(LABEXT) ## the whole test suite
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 setup: deb $(VENV)/.installed
@@ -34,11 +43,25 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e '.[test]'
 	@touch $@
 
+# The JupyterLab extension: built by `pip install -e` (hatch-jupyter-builder) from a clean clone; rebuilt here only
+# when extension/ changed since, and then linked into the venv (jupyter labextension develop).
+$(LABEXT): $(wildcard extension/src/*.ts extension/style/*) extension/package.json extension/yarn.lock | $(VENV)/.installed
+	cd extension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm install && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm build:prod
+	$(VENV)/bin/jupyter labextension develop --overwrite .
+	@touch $@
+
 examples: setup
 	@$(PY) -m drumnb.examples $(EXAMPLES)
 
 bench: setup
 	$(PY) benchmarks/score_bench.py
+
+# JupyterLab on 127.0.0.1 with the drumnb extension linked from drumnb/labextension (rebuilt from extension/ first),
+# so that `cd extension && jlpm build` and a page reload show front-end changes.
+lab: setup
+	cd extension && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm install && PATH="$(abspath $(VENV))/bin:$$PATH" jlpm build
+	$(VENV)/bin/jupyter labextension develop --overwrite .
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf build .pytest_cache

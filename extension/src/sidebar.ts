@@ -1,0 +1,196 @@
+/**
+ * The DRUM sidebar: running servers (URL, health, memory, stop) and the model
+ * folders under the file browser's directory (target type, artifact, hooks,
+ * problems; inspect, open custom.py).  Plain DOM, rebuilt on each change.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { IModelFolder, IServer } from './api';
+import { DrumState } from './state';
+
+export interface ISidebarActions {
+  stop(server: IServer): Promise<void>;
+  inspect(model: IModelFolder): Promise<void>;
+  open(model: IModelFolder): Promise<void>;
+  newModel(): Promise<void>;
+  refresh(): Promise<void>;
+}
+
+type Child = Node | string | null | undefined | false;
+
+function h(tag: string, attrs: { [key: string]: string } = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === 'class') {
+      el.className = value;
+    } else {
+      el.setAttribute(key, value);
+    }
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) {
+      continue;
+    }
+    el.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+  }
+  return el;
+}
+
+function button(label: string, cls: string, title: string, onClick: (b: HTMLButtonElement) => Promise<void>): HTMLElement {
+  const b = h('button', { class: `jp-drumnb-button ${cls}`, title, type: 'button' }, label) as HTMLButtonElement;
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      await onClick(b);
+    } finally {
+      b.disabled = false;
+    }
+  });
+  return b;
+}
+
+export class DrumSidebar extends Widget {
+  private _state: DrumState;
+  private _actions: ISidebarActions;
+  private _serversNode: HTMLElement;
+  private _modelsNode: HTMLElement;
+  private _modelsTitle: HTMLElement;
+  private _serversTitle: HTMLElement;
+
+  constructor(state: DrumState, actions: ISidebarActions) {
+    super();
+    this._state = state;
+    this._actions = actions;
+    this.id = 'drumnb-sidebar';
+    this.addClass('jp-drumnb-sidebar');
+    this.title.caption = 'DRUM models and servers';
+    const header = h(
+      'div',
+      { class: 'jp-drumnb-header' },
+      h('span', { class: 'jp-drumnb-brand' }, 'DRUM'),
+      button('↻', 'jp-drumnb-refresh', 'Refresh models and servers', () => this._actions.refresh()),
+      button('+ New model…', 'jp-drumnb-new', 'New DRUM model…', () => this._actions.newModel())
+    );
+    this._serversTitle = h('h3', { class: 'jp-drumnb-section-title' }, 'Servers');
+    this._serversNode = h('ul', { class: 'jp-drumnb-servers' });
+    this._modelsTitle = h('h3', { class: 'jp-drumnb-section-title' }, 'Models');
+    this._modelsNode = h('ul', { class: 'jp-drumnb-models' });
+    this.node.append(header, this._serversTitle, this._serversNode, this._modelsTitle, this._modelsNode);
+    state.changed.connect(this._render, this);
+    this._render();
+  }
+
+  dispose(): void {
+    this._state.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  private _render(): void {
+    const state = this._state;
+    this._serversTitle.textContent = `Servers (${state.servers.length})`;
+    this._serversNode.replaceChildren(
+      ...(state.serversError
+        ? [h('li', { class: 'jp-drumnb-error' }, state.serversError)]
+        : state.servers.length
+          ? state.servers.map(s => this._server(s))
+          : !state.serversLoaded
+            ? [h('li', { class: 'jp-drumnb-empty jp-drumnb-loading' }, 'Reading the registry of servers…')]
+            : [h('li', { class: 'jp-drumnb-empty' }, 'No drumnb server runs. Start one with %drum_serve NAME.')])
+    );
+    const where = state.path ? `/${state.path}` : '/';
+    this._modelsTitle.textContent = state.modelsLoaded ? `Models (${state.models.length}) in ${where}` : `Models in ${where}`;
+    this._modelsNode.replaceChildren(
+      ...(state.modelsError
+        ? [h('li', { class: 'jp-drumnb-error' }, state.modelsError)]
+        : state.models.length
+          ? state.models.map(m => this._model(m))
+          : !state.modelsLoaded
+            ? [h('li', { class: 'jp-drumnb-empty jp-drumnb-loading' }, 'Looking for model folders…')]
+            : [h('li', { class: 'jp-drumnb-empty' }, 'No model folder here. Use “New DRUM model…”.')])
+    );
+  }
+
+  private _server(s: IServer): HTMLElement {
+    const ok = s.health && s.health.ok;
+    const health = ok
+      ? `healthy${s.health.latency_ms !== null ? ` (${s.health.latency_ms} ms)` : ''}`
+      : `unhealthy${s.health && s.health.status ? ` (HTTP ${s.health.status})` : ''}${
+          s.health && s.health.message ? `: ${s.health.message}` : ''
+        }`;
+    const link = h('a', { href: s.proxy_url || s.url, target: '_blank', class: 'jp-drumnb-url' }, s.url);
+    return h(
+      'li',
+      { class: 'jp-drumnb-server', 'data-pid': String(s.pid), 'data-name': s.name, 'data-health': ok ? 'ok' : 'bad' },
+      h(
+        'div',
+        { class: 'jp-drumnb-row' },
+        h('span', { class: `jp-drumnb-dot ${ok ? 'jp-mod-ok' : 'jp-mod-bad'}`, title: health }),
+        h('span', { class: 'jp-drumnb-name' }, s.name),
+        button('Stop', 'jp-drumnb-stop', `Stop server ${s.name} (PID ${s.pid})`, () => this._actions.stop(s))
+      ),
+      h('div', { class: 'jp-drumnb-detail' }, link),
+      h(
+        'div',
+        { class: 'jp-drumnb-detail' },
+        `${health} · ${s.memory_mb !== null ? `${s.memory_mb} MB` : '? MB'} · PID ${s.pid}`
+      ),
+      s.model ? h('div', { class: 'jp-drumnb-detail jp-drumnb-dim' }, `${s.target_type || ''} ${s.model}`) : null
+    );
+  }
+
+  private _model(m: IModelFolder): HTMLElement {
+    const errors = m.problems.filter(p => p.level === 'error');
+    const warnings = m.problems.filter(p => p.level === 'warning');
+    const target = m.target_type
+      ? h(
+          'span',
+          {
+            class: `jp-drumnb-badge${m.target_type_source === 'assumed' ? ' jp-mod-assumed' : ''}`,
+            title: m.target_type_source === 'assumed' ? 'assumed: no targetType in model-metadata.yaml' : 'targetType'
+          },
+          m.target_type
+        )
+      : null;
+    const artifact = m.artifacts.length
+      ? `${m.artifacts.join(', ')}${m.predictor ? ` (${m.predictor})` : ''}`
+      : 'none';
+    const hooks = m.hooks.length ? m.hooks.join(', ') : m.hook_file ? 'none found' : 'no hook file';
+    const problems = m.problems.length
+      ? h(
+          'ul',
+          { class: 'jp-drumnb-problems' },
+          ...m.problems.map(p => h('li', { class: `jp-drumnb-problem jp-mod-${p.level}` }, p.message))
+        )
+      : null;
+    const status = errors.length ? 'error' : warnings.length ? 'warning' : 'ok';
+    return h(
+      'li',
+      { class: 'jp-drumnb-model', 'data-path': m.path, 'data-name': m.name, 'data-status': status },
+      h(
+        'div',
+        { class: 'jp-drumnb-row' },
+        h('span', { class: `jp-drumnb-dot jp-mod-${status}`, title: `${errors.length} errors, ${warnings.length} warnings` }),
+        h('span', { class: 'jp-drumnb-name', title: m.abs_path }, m.path || m.name),
+        target
+      ),
+      h('div', { class: 'jp-drumnb-detail' }, `artifact: ${artifact}`),
+      h('div', { class: 'jp-drumnb-detail' }, `hooks: ${hooks}`),
+      problems,
+      h(
+        'div',
+        { class: 'jp-drumnb-actions' },
+        button(
+          m.target_type === 'unstructured' ? 'Inspect' : 'Score panel',
+          'jp-drumnb-inspect',
+          m.target_type === 'unstructured'
+            ? 'Open the unstructured request inspector for this model in a notebook'
+            : 'Open the score panel for this model in a notebook',
+          () => this._actions.inspect(m)
+        ),
+        m.hook_file
+          ? button(`Open ${m.hook_file}`, 'jp-drumnb-open', `Open ${m.path}/${m.hook_file}`, () => this._actions.open(m))
+          : null
+      )
+    );
+  }
+}
