@@ -530,3 +530,23 @@ def test_score_panel_scores_a_dataframe(ip, ex):
     panel.model.value = "nosuch"
     panel._clicked()
     assert "no model named" in panel.message.value
+
+
+def test_init_taking_code_dir_by_name_is_accepted(ip):
+    """DRUM calls init(code_dir=..., **kwargs): the template's signature is not an error."""
+    cell = hooks(ip, "with_init", """
+        def init(code_dir, **kwargs):
+            pass
+
+        def load_model(code_dir):
+            return 1
+
+        def score(data, model, **kwargs):
+            return data
+        """)
+    assert cell.error is None and "warning" not in cell.text, cell.text
+    cell = hooks(ip, "bad_init", """
+        def init(code_dir, extra, **kwargs):
+            pass
+        """)
+    short_error(cell, "HookSignatureError", "requires extra")

@@ -125,8 +125,10 @@ def _check_signature(name: str, args: ast.arguments, call: Call) -> tuple[str | 
         return (f"takes {n_pos} positional argument{'s' if n_pos != 1 else ''}, but DRUM passes {want}"
                 if want else None), None
     if n_required > want:
-        extra = [a.arg for a in positional[want:n_required]]
-        return f"requires {', '.join(extra)}, which DRUM does not pass", None
+        keyword_ok = {a.arg for a in args.args}  # not positional-only: DRUM may pass them by name
+        extra = [a.arg for a in positional[want:n_required] if not (a.arg in call.keywords and a.arg in keyword_ok)]
+        if extra:
+            return f"requires {', '.join(extra)}, which DRUM does not pass", None
     names = {a.arg for a in args.args + args.kwonlyargs}  # keyword-passable
     required_kwonly = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
     missing_kw = [k for k in required_kwonly if k not in call.keywords]

@@ -525,6 +525,9 @@ def write_artifact(obj: Any, folder: str, name: str | None = None, example: Any 
     try:
         data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001
+        in_main = [k.__name__ for k in type(obj).__mro__ if getattr(k, "__module__", None) == "__main__"]
+        if in_main:  # a shell whose __main__ is not the notebook's namespace: the same cause as below
+            _refuse_main(b"", obj, refs=in_main)
         raise ExportError(f"the model object ({type(obj).__name__}) cannot be pickled: {exc}",
                           hint="save it with its framework's own format and pass the file path as model=") from None
     _refuse_main(data, obj)
@@ -533,8 +536,8 @@ def write_artifact(obj: Any, folder: str, name: str | None = None, example: Any 
     return name
 
 
-def _refuse_main(data: bytes, obj: Any) -> None:
-    refs = _pickle_main_refs(data)
+def _refuse_main(data: bytes, obj: Any, refs: list[str] | None = None) -> None:
+    refs = refs if refs is not None else _pickle_main_refs(data)
     if refs:
         raise ExportError(f"the model ({type(obj).__name__}) refers to {', '.join(sorted(set(refs)))} defined in the "
                           "notebook itself (__main__); a fresh process cannot unpickle it",
