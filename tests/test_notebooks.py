@@ -5,7 +5,8 @@ models into ``build/`` and write ``drum_models/`` next to themselves) and run
 there by ``pytest --nbval`` in a subprocess: every stored output is compared
 after ``notebooks/nbval_sanitize.cfg`` has masked what differs between runs
 (ports, PIDs, timings, timestamps, inline images, widget ids).
-``dask_batch_scoring.ipynb`` belongs to the Dask tests and is not run here.
+Each needs only what its title says: R with caret (``_r_``), a JDK and h2o (``_java_``), Dask
+(``_dask_``); a notebook whose needs are missing is skipped and named.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ NOTEBOOKS = ROOT / "notebooks"
 SANITIZE = NOTEBOOKS / "nbval_sanitize.cfg"
 TUTORIALS = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = pytest.mark.timeout(720)
 
 
 def _has_r_with_caret() -> bool:
@@ -38,13 +39,18 @@ def _has_r_with_caret() -> bool:
 def _needs(name: str) -> str | None:
     if "openai" in name and importlib.util.find_spec("openai") is None:
         return "needs the openai package (pip install openai)"
+    if "_dask_" in name and importlib.util.find_spec("distributed") is None:
+        return "needs Dask (pip install 'drumnb[dask]')"
+    if "_java_" in name and (shutil.which("javac") is None or importlib.util.find_spec("h2o") is None):
+        return "needs a JDK and h2o (apt-get install openjdk-17-jdk-headless; pip install 'drumnb[java]')"
     if "_r_" in name and not _has_r_with_caret():
         return "needs R with caret and rpy2 (apt-get install r-base-core r-cran-caret; pip install 'drumnb[r]')"
     return None
 
 
 def test_the_tutorials_exist_and_are_clean():
-    assert [n[:3] for n in TUTORIALS] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_"], TUTORIALS
+    assert [n[:3] for n in TUTORIALS] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_", "08_",
+                                             "09_", "10_"], TUTORIALS
     for name in TUTORIALS:
         nb = json.loads((NOTEBOOKS / name).read_text())
         assert nb["metadata"]["kernelspec"]["name"] == "python3"
@@ -71,7 +77,7 @@ def test_tutorials_under_nbval(tmp_path, monkeypatch):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
          "--nbval-sanitize-with", SANITIZE.name, "--nbval-cell-timeout", "180", "-o", "addopts=",
          "-o", "filterwarnings=ignore::DeprecationWarning", "--rootdir", str(tmp_path), *run],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=660)
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
     assert proc.returncode == 0, tail
     # nothing keeps running after the notebooks: every server they started was stopped

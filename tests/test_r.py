@@ -511,6 +511,51 @@ def test_r_after_the_jvm_is_refused_not_a_crash(rdir):
     assert "Java virtual machine already runs" in result["message"] and "separate processes" in result["hint"]
 
 
+def test_long_character_columns_keep_na_and_empty_strings(rdir, tmp_path):
+    """Long character vectors cross in bulk (distinct values + codes): same values, NA and "" kept apart."""
+    rows = ["num,chr"] + [f'{i},{["a", "NA", "", "é", f"id{i}"][i % 5]}' for i in range(2000)]
+    (tmp_path / "long.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code = f"""
+        import drumnb
+        p = drumnb.load_model({str(rdir / "na")!r}, "regression").predict({str(tmp_path / "long.csv")!r})
+        emit([None if v is None or v != v else v for v in p["chr"].astype(object).tolist()])
+    """
+    result, proc = run_scenario(code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert result == [[None if i % 5 == 1 else ["a", None, "", "é", f"id{i}"][i % 5]][0] for i in range(2000)]
+
+
+def test_r_start_is_quiet_and_leaves_the_environment_as_it_was(rdir, tmp_path):
+    """No rpy2 'redefined by R' warning; R's start-up variables do not reach processes started afterwards."""
+    code = f"""
+        import os, subprocess, sys, warnings
+        warnings.simplefilter("always")
+        before = dict(os.environ)
+        import drumnb
+        m = drumnb.load_model({str(rdir / "lm")!r}, "regression")
+        n = len(m.predict({str(rdir / "cars.csv")!r}))
+        child = subprocess.run(["env"], capture_output=True, text=True).stdout  # the C environment, inherited
+        child_env = dict(line.split("=", 1) for line in child.splitlines() if "=" in line)
+        added = sorted(k for k in os.environ if k not in before)
+        changed = sorted(k for k in before if os.environ.get(k) != before[k])
+        child_added = sorted(k for k in child_env if k not in before)
+        emit({{"n": n, "added": added, "changed": changed, "child_added": child_added}})
+    """
+    # a PWD that is not the working folder (as in a Jupyter kernel): rpy2 warns when R redefines it
+    result, proc = run_scenario(code, env={"PWD": str(tmp_path), "LD_LIBRARY_PATH": ""})
+    assert proc.returncode == 0 and result, proc.stderr[-3000:]
+    assert result["n"] == 32
+    assert "redefined by R" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    r_location = {"R_HOME", "R_SHARE_DIR", "R_INCLUDE_DIR", "R_DOC_DIR"}  # kept: R reads them while it runs
+    assert set(result["added"]) <= r_location, result["added"]
+    assert result["changed"] == [], result["changed"]  # PWD and LD_LIBRARY_PATH as they were
+    # a child started afterwards (C environment inherited) gets none of R's start-up variables; R code's own
+    # Sys.setenv calls (caret's dependency lubridate sets TZDIR when it loads) are R's business, not drumnb's
+    start_up = {"LD_LIBRARY_PATH", "R_SESSION_TMPDIR", "R_LIBS_USER", "R_LIBS_SITE", "PAGER", "EDITOR", "TAR",
+                "R_PAPERSIZE", "PYTHON_SESSION_INITIALIZED", "R_PLATFORM"}
+    assert not start_up & set(result["child_added"]), result["child_added"]
+
+
 def test_r_runs_in_server_threads(api):
     assert api["threads"] == {"n": 4, "same": True}  # calls into R from several threads are serialised
 

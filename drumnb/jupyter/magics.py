@@ -497,6 +497,15 @@ class Overlay:
         if not os.path.isdir(folder):
             raise errors.error("ConfigurationError", "extra hook code in the cell needs a model folder, "
                                f"not an archive: {display_path(folder)}", "unpack the archive")
+        from .. import predictors  # noqa: F401 - registers the custom.R / custom.jl hook loaders
+        from ..core.hooks import HOOK_LOADERS
+
+        other = [f for f in HOOK_LOADERS if os.path.isfile(os.path.join(folder, f))]
+        if other and not os.path.isfile(os.path.join(folder, HOOK_FILE)):
+            raise errors.error("ConfigurationError",
+                               f"this model's hooks are in {other[0]}: extra hook code in a %%drum_score cell is "
+                               f"Python (a custom.py), and a folder with custom.py ignores {other[0]}",
+                               f"put the change in {other[0]} and score with %drum_score (the line magic)")
         body = cell if cell.endswith("\n") else cell + "\n"
         report = check_source(body, first_line=2)
         if report.errors:

@@ -240,7 +240,9 @@ def _compile(sources: dict[str, str], classpath: list[str], key_extra: str = "")
         xmx = os.environ.get("DRUM_JAVA_XMX")
         if xmx:
             cmd.append(f"-J-Xmx{xmx}")
-        proc = subprocess.run(cmd + files, capture_output=True, text=True)
+        # os.environ, not the C environment: variables R code set in this process (Sys.setenv) stay in it
+        proc = subprocess.run(cmd + files, capture_output=True, text=True, env=dict(os.environ),
+                              stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise ArtifactError(f"javac failed to compile {', '.join(os.path.basename(f) for f in files)}:\n"
                                 + (proc.stderr or proc.stdout).strip()[-3000:],

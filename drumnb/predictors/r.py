@@ -3,6 +3,11 @@
 * R starts once per process, and only when an R model is used: nothing here
   imports rpy2 until then (``TZ`` defaults to ``UTC`` for R; R runs
   non-interactively, so no package ever waits for an answer on stdin).
+  What R's start adds to the process environment (``LD_LIBRARY_PATH`` with
+  R's and the JVM's library folders, ``R_SESSION_TMPDIR``, ``PAGER``...) is
+  put back as it was once R runs, so processes started later (a server, javac,
+  the user's own) do not inherit it; rpy2's "Environment variable ... redefined
+  by R" warnings are not shown.
 * Input data reaches R through R's own ``read.csv`` (R's NA rules): CSV bytes
   as they arrived, a DataFrame written as CSV first.  A ``custom.R`` folder
   without ``read_input_data`` gets that reader as a built-in hook, so the CLI,
@@ -155,6 +160,11 @@ make_df <- function(cols, names, n) {
 
 make_factor <- function(codes, levels) structure(codes, levels = levels, class = "factor")
 
+string_codes <- function(x) {
+  u <- unique(x)
+  list(u, match(x, u))
+}
+
 make_posixct <- function(seconds) structure(seconds, class = c("POSIXct", "POSIXt"), tzone = "UTC")
 
 model_packages <- function(model) {
@@ -207,8 +217,9 @@ def _refuse_after_jvm(what: str) -> None:
         raise RRuntimeUnavailable(
             f"cannot load {what}: a Java virtual machine already runs in this process (a Java/H2O model was "
             "loaded first), and R loading its packages after the JVM started crashes the process",
-            hint="score R and Java models in separate processes (one 'drumnb score' or server per model), "
-                 "or load the R model before any Java model in the same process")
+            hint="score R and Java models in separate processes (one 'drumnb score' or 'drumnb server' per "
+                 "model; in a notebook, %drum_serve the R model: it runs in its own process), or load the R "
+                 "model before any Java model in the same process")
 
 
 def _console(text: str) -> None:
@@ -218,6 +229,55 @@ def _console(text: str) -> None:
         pass
 
 
+_RPY2_ENV_WARNING = r'Environment variable "[^"]*" redefined by R'
+#: Variables R's start sets that the running R still reads (``R.home("share")`` and the like).  They
+#: name this R installation, so a child process that inherits them is not misled; all the others
+#: (LD_LIBRARY_PATH with R's and the JVM's library folders, R_SESSION_TMPDIR, PAGER, EDITOR, TAR,
+#: R_LIBS_*, PWD, PYTHON_SESSION_INITIALIZED...) are put back as they were, so that no process
+#: drumnb (or the user) starts afterwards inherits them.
+_R_LOCATION_VARS = frozenset({"R_HOME", "R_SHARE_DIR", "R_INCLUDE_DIR", "R_DOC_DIR"})
+
+
+def _c_environ() -> dict[str, str] | None:
+    """The C library's environment (R's own ``setenv`` calls land there, not in ``os.environ``)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        env = ctypes.POINTER(ctypes.c_char_p).in_dll(libc, "environ")
+        out: dict[str, str] = {}
+        i = 0
+        while env[i]:
+            key, sep, value = os.fsdecode(env[i]).partition("=")
+            if sep:
+                out[key] = value
+            i += 1
+        return out
+    except Exception:  # noqa: BLE001 - not a glibc-like platform: os.environ is all we can see
+        return None
+
+
+def _restore_environ(before: dict[str, str]) -> list[str]:
+    """Undo what starting R put in the process environment (both views), except R's location."""
+    c_env = _c_environ() or {}
+    undone = []
+    for key in set(c_env) | set(os.environ):
+        if key in _R_LOCATION_VARS:
+            continue
+        old = before.get(key)
+        if old is None:
+            os.environ.pop(key, None)
+            try:
+                os.unsetenv(key)
+            except OSError:  # pragma: no cover
+                continue
+            undone.append(key)
+        elif os.environ.get(key) != old or c_env.get(key, old) != old:
+            os.environ[key] = old  # putenv too
+            undone.append(key)
+    return undone
+
+
 def r_env() -> Any:
     """Start the embedded R once (lazily) and return drumnb's R support environment."""
     with _R_LOCK:
@@ -225,6 +285,7 @@ def r_env() -> Any:
             return _state["support"]
         _refuse_after_jvm("an R model")
         os.environ.setdefault("TZ", "UTC")
+        before = {**(_c_environ() or {}), **os.environ}
         try:
             import rpy2.rinterface as ri
             import rpy2.rinterface_lib.callbacks as ri_callbacks
@@ -243,10 +304,18 @@ def r_env() -> Any:
         ri_callbacks.consoleread = lambda prompt: ""  # never block on stdin
         ri_callbacks.showmessage = _console
         try:
-            ri.initr_checkenv(interactive=False)
+            with warnings.catch_warnings():
+                # rpy2 copies R's start-up variables into os.environ and warns for each one it
+                # overrides ('Environment variable "PWD" redefined by R ...'): noise for users
+                warnings.filterwarnings("ignore", message=_RPY2_ENV_WARNING, category=UserWarning)
+                ri.initr_checkenv(interactive=False)
         except Exception as exc:  # noqa: BLE001
+            _restore_environ(before)
             raise RRuntimeUnavailable(f"cannot start the embedded R: {type(exc).__name__}: {exc}",
                                       hint="check that R starts with 'R --version'") from None
+        undone = _restore_environ(before)
+        if undone:
+            log.debug("removed R's start-up variables from the environment: %s", ", ".join(sorted(undone)))
         env = ri.baseenv["new.env"]()
         # one EXPRSXP: as an argument it stays unevaluated until eval() runs it in env
         ri.baseenv["eval"](ri.parse(_SUPPORT_R), env)
@@ -343,11 +412,27 @@ def _column_to_py(col: Any) -> Any:
             return pd.arrays.BooleanArray(arr == 1, mask)
         return arr == 1
     if t == ri.RTYPES.STRSXP:
-        values = [None if x is ri.NA_Character else x for x in col]
-        return pd.array(values, dtype="str") if _PANDAS3 else np.array(values, dtype=object)
+        values = _strings_to_py(col)
+        return pd.array(values, dtype="str") if _PANDAS3 else values
     if t == ri.RTYPES.CPLXSXP:
         return np.array(list(col), dtype=complex)
     return [to_py(x) for x in col]
+
+
+#: Longer character vectors cross as their distinct values plus integer codes (one bulk copy):
+#: rpy2 converts a character vector one element at a time, ~5 us each.
+_STRING_CODES_MIN = 256
+
+
+def _strings_to_py(col: Any) -> np.ndarray:
+    """An R character vector as an object array of str, NA as None."""
+    ri = _state["ri"]
+    if len(col) < _STRING_CODES_MIN:
+        return np.array([None if x is ri.NA_Character else x for x in col], dtype=object)
+    parts = _fn("string_codes")(col)
+    distinct = np.array([None if x is ri.NA_Character else x for x in parts[0]], dtype=object)
+    codes = np.array(parts[1].memoryview(), dtype=np.int64) - 1  # match() of x in unique(x): never NA
+    return distinct[codes]
 
 
 def _frame_to_py(df: Any) -> pd.DataFrame:
