@@ -93,7 +93,7 @@ def score(model: Any, folder: str, data: Any, *, client: Any, passthrough: Seque
     with ``output_path`` the predictions are written there and not collected.
     """
     import drumnb.dask as ddask
-    from tqdm.auto import tqdm
+    from ..core.progress import bar as progress_bar
 
     if load_kwargs.get("monitor") is not None:
         raise errors.usage("--engine dask does not record to the monitoring store",
@@ -108,8 +108,8 @@ def score(model: Any, folder: str, data: Any, *, client: Any, passthrough: Seque
     started = time.perf_counter()
     preds = ddask.score(_partitioned(data, client), folder, model.target_type, passthrough=passthrough,
                         client=client, **labels, **kwargs)
-    with tqdm(total=preds.npartitions, unit="partition", desc="scoring on Dask", leave=False,
-              disable=None) as bar:  # None: a widget in a notebook, nothing on a non-terminal stderr
+    with progress_bar(total=preds.npartitions, unit="partition", desc="scoring on Dask", leave=False,
+                      disable=None) as bar:  # None: a widget in a notebook, nothing on a non-terminal stderr
         step = lambda done, total: bar.update(1)  # noqa: E731
         if output_path:
             rows = ddask.write(preds, output_path, client=client, progress=step)

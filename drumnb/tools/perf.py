@@ -420,12 +420,12 @@ def _message(response: Any) -> str:
 def _run_cases(report: PerfReport, session: Any, base: str, frame: pd.DataFrame, sizes: Sequence[int],
                large_file_mb: float, requests: int, case_budget: float, deadline: float,
                sampler: _Sampler | None, progress: bool | None) -> None:
-    from tqdm.auto import tqdm  # a widget in a notebook, text on a terminal
+    from ..core.progress import bar as progress_bar  # a widget in a notebook, text on a terminal
 
     plan = _cases(frame, sizes, large_file_mb)
     total = sum(_requests_for(rows, requests) for _, rows, _ in plan)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=total, unit="req", desc="perf-test", file=sys.stderr, disable=not show, leave=False)
+    bar = progress_bar(total=total, unit="req", desc="perf-test", file=sys.stderr, disable=not show, leave=False)
     try:
         for name, rows, build in plan:
             n_requests = _requests_for(rows, requests)
