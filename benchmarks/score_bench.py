@@ -47,15 +47,28 @@ pd.DataFrame({"Predictions": pred.reshape(-1)}).to_csv(sys.argv[3], index=False)
 """
 
 
+# Linux counts the RSS of the process that forks a child in the child's ru_maxrss (it is recorded when the
+# child execs), and this benchmark process holds trained models (~250 MB).  So each command is started by a
+# small stdlib-only launcher, whose own fork is what the measured process inherits.
+LAUNCH = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+err = proc.stderr.read().decode(errors="replace")
+print(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss, flush=True)
+sys.stderr.write(err)
+"""
+
+
 def run(cmd: list[str], env: dict) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
-    return wall, usage.ru_maxrss / 1024
+    proc = subprocess.run([sys.executable, "-S", "-c", LAUNCH, *cmd], env=env, capture_output=True, text=True)
+    code, wall, maxrss = proc.stdout.split()
+    if int(code) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
+    return float(wall), int(maxrss) / 1024
 
 
 def measure(cmd: list[str], env: dict, repeat: int) -> tuple[float, float]:
