@@ -291,6 +291,19 @@ def test_insert_cell_commands(page, lab):
     expect(out).to_contain_text("6.0")   # the second row: 2.0 + 4.0
 
 
+def test_launcher_cards_insert_into_a_new_notebook(page, lab):
+    """From the launcher (no notebook of its own), the insert commands open a new notebook with the cells."""
+    open_lab(page, lab)
+    card = page.locator(".jp-Launcher .jp-LauncherCard", has_text="Insert %%drum_hooks cell")
+    expect(card).to_be_visible()
+    expect(page.locator(".jp-Launcher .jp-LauncherCard", has_text="Insert %%drum_score cell")).to_be_visible()
+    card.click()
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+    expect(cells.nth(0)).to_contain_text("%load_ext drumnb", timeout=60_000)
+    expect(cells.nth(1)).to_contain_text("%%drum_hooks my_model")
+    shot(page, "test_launcher_cards_insert_into_a_new_notebook")
+
+
 def test_unstructured_inspector_widget(page, lab):
     open_notebook(page, lab, "inspector.ipynb", [
         "%load_ext drumnb", HOOKS_ECHO, "from drumnb.jupyter import widgets\nwidgets.inspector('echo')"])

@@ -185,8 +185,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const openFile = (path: string) => commands.execute('docmanager:open', { path });
 
     /** The current notebook, or a new one in ``cwd`` with a running kernel. */
-    const notebookFor = async (cwd: string): Promise<NotebookPanel> => {
-      let panel = notebooks?.currentWidget ?? null;
+    const notebookFor = async (cwd: string, opts: { fresh?: boolean } = {}): Promise<NotebookPanel> => {
+      let panel = opts.fresh ? null : (notebooks?.currentWidget ?? null);
       if (!panel || !panel.isAttached) {
         panel = (await commands.execute('notebook:create-new', { cwd, kernelName: 'python3' })) as NotebookPanel;
       }
@@ -305,27 +305,34 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    const insert = (source: string) => async () => {
-      const panel = notebooks?.currentWidget;
+    // From the palette: into the current notebook.  From the launcher: into a new notebook in the
+    // file browser's folder (the launcher has no notebook of its own).
+    const insert = (source: string) => async (args: { isLauncher?: unknown }) => {
+      let panel: NotebookPanel | null = args.isLauncher ? null : (notebooks?.currentWidget ?? null);
       if (!panel) {
-        await showErrorMessage('drumnb', 'Open a notebook first.');
-        return;
+        if (!args.isLauncher) {
+          await showErrorMessage('drumnb', 'Open a notebook first.');
+          return;
+        }
+        panel = await notebookFor(browser?.model.path ?? '', { fresh: true });
       }
       const cells = ensureLoadExt(panel) ? [source] : ['%load_ext drumnb', source];
       insertCells(panel, cells);
       shell.activateById(panel.id);
     };
-    const hasNotebook = () => !!notebooks?.currentWidget;
+    const enabled = (args: { isLauncher?: unknown }) => !!args.isLauncher || !!notebooks?.currentWidget;
     commands.addCommand(CommandIDs.insertScore, {
       label: 'Insert %%drum_score cell',
       caption: 'Score data with a model in a cell (adds %load_ext drumnb when missing)',
-      isEnabled: hasNotebook,
+      icon: args => (args['isLauncher'] ? drumIcon : undefined),
+      isEnabled: enabled,
       execute: insert(SCORE_CELL)
     });
     commands.addCommand(CommandIDs.insertHooks, {
       label: 'Insert %%drum_hooks cell',
       caption: "Write a model's custom.py from a cell (adds %load_ext drumnb when missing)",
-      isEnabled: hasNotebook,
+      icon: args => (args['isLauncher'] ? drumIcon : undefined),
+      isEnabled: enabled,
       execute: insert(HOOKS_CELL)
     });
 
@@ -336,6 +343,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
     if (launcher) {
       launcher.add({ command: CommandIDs.newModel, category: 'Other', rank: 1, args: { isLauncher: true } });
+      launcher.add({ command: CommandIDs.insertScore, category: 'Other', rank: 2, args: { isLauncher: true } });
+      launcher.add({ command: CommandIDs.insertHooks, category: 'Other', rank: 3, args: { isLauncher: true } });
     }
     if (statusBar) {
       const item = new DrumStatus(state, () => {
