@@ -178,13 +178,7 @@ class NotebookServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        registry.remove(proc.pid)
+        _release(proc)
         self.client.close()
         with _LOCK:
             if _SERVERS.get(self.name) is self:
@@ -358,6 +352,11 @@ def _kill(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.kill()
         process.wait(5)
+    _release(process)
+
+
+def _release(process: subprocess.Popen) -> None:
+    """After a server process ended: close our ends of its pipes and drop its registry entry."""
     for stream in (process.stdin, process.stdout):
         if stream is not None:
             try:
