@@ -15,9 +15,7 @@ import io
 import json
 import math
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -28,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from h2o_support import start_training, stop_training, wait_trained
 
 HAVE_JAVA = (shutil.which("java") is not None and shutil.which("javac") is not None
              and importlib.util.find_spec("jpype") is not None)
@@ -43,46 +43,6 @@ KINDS = {"reg": ("regression", {}),
          "bin": ("binary", {"positive_class_label": "yes", "negative_class_label": "no"}),
          "multi": ("multiclass", {"class_labels": ["low", "mid", "high"]})}
 
-TRAIN_H2O = r'''
-import os, sys, time
-import numpy as np, pandas as pd
-out, port = sys.argv[1], int(sys.argv[2])
-import h2o
-from h2o.estimators import H2OGradientBoostingEstimator
-h2o.init(ip="127.0.0.1", port=port, nthreads=1, max_mem_size="768M", verbose=False)
-h2o.no_progress()
-try:
-    rng = np.random.default_rng(0)
-    n = 300
-    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.uniform(0, 10, size=n),
-                       "color": rng.choice(["red", "green", "blue"], size=n)})
-    df.loc[rng.choice(n, 25, replace=False), "x1"] = np.nan
-    df.loc[rng.choice(n, 25, replace=False), "color"] = np.nan
-    y = 2 * df["x1"].fillna(0) + 0.5 * df["x2"] + df["color"].map({"red": 3, "green": 0, "blue": -2}).fillna(1)
-    df["reg"] = y + rng.normal(scale=0.1, size=n)
-    df["bin"] = np.where(y > y.median(), "yes", "no")
-    df["multi"] = pd.cut(y, 3, labels=["low", "mid", "high"]).astype(str)
-    df.to_csv(os.path.join(out, "train.csv"), index=False)
-    types = {"x1": "numeric", "x2": "numeric", "color": "enum", "reg": "numeric", "bin": "enum", "multi": "enum"}
-    fr = h2o.upload_file(os.path.join(out, "train.csv"), col_types=types)
-    test = df[["x1", "x2", "color"]].head(40).copy()
-    test.loc[0, "color"] = "purple"  # a level the model never saw
-    test.loc[1, ["x1", "x2"]] = np.nan
-    test.loc[2, ["x1", "x2", "color"]] = np.nan
-    test.to_csv(os.path.join(out, "test.csv"), index=False)
-    tfr = h2o.upload_file(os.path.join(out, "test.csv"), col_types={"x1": "numeric", "x2": "numeric", "color": "enum"})
-    for kind in ["reg", "bin", "multi"]:
-        m = H2OGradientBoostingEstimator(ntrees=10, max_depth=3, seed=1, model_id=f"gbm_{kind}")
-        m.train(x=["x1", "x2", "color"], y=kind, training_frame=fr)
-        for fmt in ["mojo", "pojo"]:
-            os.makedirs(os.path.join(out, f"{fmt}_{kind}"), exist_ok=True)
-        m.download_mojo(path=os.path.join(out, f"mojo_{kind}"))
-        m.download_pojo(path=os.path.join(out, f"pojo_{kind}"), get_genmodel_jar=False)
-        m.predict(tfr).as_data_frame().to_csv(os.path.join(out, f"{kind}_h2o.csv"), index=False)
-finally:
-    h2o.cluster().shutdown()
-print("trained")
-'''
 
 INTERFACES = {
     "com/datarobot/prediction/IPredictorInfo.java": """
@@ -208,20 +168,6 @@ def run_scenario(code: str, *, env: dict | None = None, timeout: int = 300):
     return result, proc
 
 
-def _free_port_pair() -> int:
-    """A port p with p and p+1 free (H2O uses both)."""
-    for _ in range(50):
-        port = random.randint(20000, 40000)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair for H2O")
-
-
 def _build_jar(path: Path, sources: dict[str, str], work: Path) -> Path:
     src, classes = work / "src", work / "classes"
     for name, text in sources.items():
@@ -258,15 +204,9 @@ def h2o_training(request, tmp_path_factory):
         yield None
         return
     out = tmp_path_factory.mktemp("h2o_models")
-    (out / "train_h2o.py").write_text(TRAIN_H2O)
-    log = open(out / "train.log", "w+")
-    proc = subprocess.Popen([sys.executable, str(out / "train_h2o.py"), str(out), str(_free_port_pair())],
-                            stdout=log, stderr=subprocess.STDOUT, text=True, env=_env())
+    proc, log = start_training(out, _env())
     yield out, proc, log
-    try:
-        proc.wait(timeout=600)  # never leave the H2O cluster behind: the script shuts it down itself
-    finally:
-        log.close()
+    stop_training(proc, log, timeout=600)  # never leave the H2O cluster behind
 
 
 @pytest.fixture(scope="session")
@@ -274,10 +214,7 @@ def h2o_models(h2o_training) -> Path:
     if h2o_training is None:
         pytest.skip("needs h2o")
     out, proc, log = h2o_training
-    rc = proc.wait(timeout=600)
-    log.seek(0)
-    text = log.read()
-    assert rc == 0 and "trained" in text, text[-5000:]
+    wait_trained(proc, log, timeout=600)
     # a renamed POJO, and a Driverless AI pipeline stand-in
     (out / "renamed").mkdir()
     shutil.copy(out / "pojo_reg" / "gbm_reg.java", out / "renamed" / "my_model.java")

@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
                                  reason="needs R with caret and rpy2, a JDK, JPype1 and h2o==3.46.0.11 "
                                         "(pip install 'drumnb[r,java]')")]
 
-from test_java import TRAIN_H2O, _free_port_pair  # noqa: E402
+from h2o_support import start_training, wait_trained  # noqa: E402
 
 TRAIN_R = r"""
 suppressPackageStartupMessages(library(caret))
@@ -84,23 +84,18 @@ def _env() -> dict:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("nb_r_java_models")
-    (out / "train_h2o.py").write_text(TRAIN_H2O)
-    with open(out / "h2o.log", "w+") as log:
-        h2o = subprocess.Popen([sys.executable, str(out / "train_h2o.py"), str(out), str(_free_port_pair())],
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_env())
+    h2o, log = start_training(out, _env(), log_name="h2o.log")
+    with log:
         try:
             (out / "train.R").write_text(TRAIN_R)
             proc = subprocess.run(["Rscript", str(out / "train.R"), str(out)], capture_output=True, text=True,
                                   env=_env(), timeout=300)
             assert proc.returncode == 0 and "trained" in proc.stdout, proc.stderr[-3000:]
-            rc = h2o.wait(timeout=400)
+            wait_trained(h2o, log, timeout=400)
         finally:
             if h2o.poll() is None:
                 h2o.kill()
                 h2o.wait(10)
-        log.seek(0)
-        text = log.read()
-    assert rc == 0 and "trained" in text, text[-5000:]
     (out / "r_hooks" / "custom.R").write_text(HOOKS_R)
     (out / "r_error" / "custom.R").write_text(ERROR_R)
     return out

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOAD_TIMEOUT = 180  # R + caret, or a JVM, start in a few seconds; two shared cores can make it much slower
 
 # the training scripts and hooks of the API tests, so that the three front ends are checked on the same models
-from test_java import TRAIN_H2O, _free_port_pair  # noqa: E402
+from h2o_support import start_training, stop_training, wait_trained  # noqa: E402
 from test_r import ERROR_R, HOOKS_R, TRAIN_R  # noqa: E402
 
 
@@ -93,18 +93,9 @@ def h2o_training(request, tmp_path_factory):
         yield None
         return
     out = tmp_path_factory.mktemp("h2o_server_models")
-    (out / "train_h2o.py").write_text(TRAIN_H2O)
-    log = open(out / "train.log", "w+")
-    proc = subprocess.Popen([sys.executable, str(out / "train_h2o.py"), str(out), str(_free_port_pair())],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=_env())
+    proc, log = start_training(out, _env())
     yield out, proc, log
-    try:
-        proc.wait(timeout=300)  # the script shuts its H2O cluster down itself
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-    finally:
-        log.close()
+    stop_training(proc, log, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +103,7 @@ def h2o_models(h2o_training) -> Path:
     if h2o_training is None:
         pytest.skip("needs h2o and a JDK")
     out, proc, log = h2o_training
-    rc = proc.wait(timeout=400)
-    log.seek(0)
-    text = log.read()
-    assert rc == 0 and "trained" in text, text[-5000:]
+    wait_trained(proc, log, timeout=400)
     return out
 
 

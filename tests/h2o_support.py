@@ -1,0 +1,96 @@
+"""Training the H2O test models (GBM regression, binary, multiclass; MOJO and POJO) in a child process.
+
+H2O takes about 30 s to start and train, so test modules start it in the background and wait for it
+only when a test needs the models; the script shuts its H2O cluster down itself.
+"""
+from __future__ import annotations
+
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+TRAIN_H2O = r'''
+import os, sys, time
+import numpy as np, pandas as pd
+out, port = sys.argv[1], int(sys.argv[2])
+import h2o
+from h2o.estimators import H2OGradientBoostingEstimator
+h2o.init(ip="127.0.0.1", port=port, nthreads=1, max_mem_size="768M", verbose=False)
+h2o.no_progress()
+try:
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.uniform(0, 10, size=n),
+                       "color": rng.choice(["red", "green", "blue"], size=n)})
+    df.loc[rng.choice(n, 25, replace=False), "x1"] = np.nan
+    df.loc[rng.choice(n, 25, replace=False), "color"] = np.nan
+    y = 2 * df["x1"].fillna(0) + 0.5 * df["x2"] + df["color"].map({"red": 3, "green": 0, "blue": -2}).fillna(1)
+    df["reg"] = y + rng.normal(scale=0.1, size=n)
+    df["bin"] = np.where(y > y.median(), "yes", "no")
+    df["multi"] = pd.cut(y, 3, labels=["low", "mid", "high"]).astype(str)
+    df.to_csv(os.path.join(out, "train.csv"), index=False)
+    types = {"x1": "numeric", "x2": "numeric", "color": "enum", "reg": "numeric", "bin": "enum", "multi": "enum"}
+    fr = h2o.upload_file(os.path.join(out, "train.csv"), col_types=types)
+    test = df[["x1", "x2", "color"]].head(40).copy()
+    test.loc[0, "color"] = "purple"  # a level the model never saw
+    test.loc[1, ["x1", "x2"]] = np.nan
+    test.loc[2, ["x1", "x2", "color"]] = np.nan
+    test.to_csv(os.path.join(out, "test.csv"), index=False)
+    tfr = h2o.upload_file(os.path.join(out, "test.csv"), col_types={"x1": "numeric", "x2": "numeric", "color": "enum"})
+    for kind in ["reg", "bin", "multi"]:
+        m = H2OGradientBoostingEstimator(ntrees=10, max_depth=3, seed=1, model_id=f"gbm_{kind}")
+        m.train(x=["x1", "x2", "color"], y=kind, training_frame=fr)
+        for fmt in ["mojo", "pojo"]:
+            os.makedirs(os.path.join(out, f"{fmt}_{kind}"), exist_ok=True)
+        m.download_mojo(path=os.path.join(out, f"mojo_{kind}"))
+        m.download_pojo(path=os.path.join(out, f"pojo_{kind}"), get_genmodel_jar=False)
+        m.predict(tfr).as_data_frame().to_csv(os.path.join(out, f"{kind}_h2o.csv"), index=False)
+finally:
+    h2o.cluster().shutdown()
+print("trained")
+'''
+
+
+def free_port_pair() -> int:
+    """A port p with p and p+1 free (H2O uses both)."""
+    for _ in range(50):
+        port = random.randint(20000, 40000)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for H2O")
+
+
+def start_training(out: Path, env: dict, log_name: str = "train.log") -> tuple[subprocess.Popen, IO[str]]:
+    """Start ``TRAIN_H2O`` writing its models into ``out``; returns the process and its open log."""
+    (out / "train_h2o.py").write_text(TRAIN_H2O)
+    log = open(out / log_name, "w+")
+    proc = subprocess.Popen([sys.executable, str(out / "train_h2o.py"), str(out), str(free_port_pair())],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env)
+    return proc, log
+
+
+def wait_trained(proc: subprocess.Popen, log: IO[str], timeout: float) -> None:
+    """Wait for the training; assert it finished and said so (the log's end otherwise)."""
+    rc = proc.wait(timeout=timeout)
+    log.seek(0)
+    text = log.read()
+    assert rc == 0 and "trained" in text, text[-5000:]
+
+
+def stop_training(proc: subprocess.Popen, log: IO[str], timeout: float) -> None:
+    """At teardown: let the script finish (it stops its H2O cluster), else kill it; close the log."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    finally:
+        log.close()
