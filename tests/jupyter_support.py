@@ -67,3 +67,23 @@ def port_free(port: int) -> bool:
 
 def frame(n: int = 5) -> pd.DataFrame:
     return pd.DataFrame({"a": range(n), "b": [1.0] * n})
+
+
+def execute(kc, code: str, timeout: float = 90) -> tuple[str, str]:
+    """Run a cell in a real kernel (a jupyter_client ``kc``): (status, what it showed, a line per output).
+
+    Streams as they came, ``text/plain`` of results and displays, and ``ename: evalue`` of an error.
+    """
+    out: list[str] = []
+
+    def hook(msg):
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out.append(content["text"])
+        elif kind in ("execute_result", "display_data"):
+            out.append(content["data"].get("text/plain", "") + "\n")
+        elif kind == "error":
+            out.append(f"{content['ename']}: {content['evalue']}\n")
+
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+    return reply["content"]["status"], "".join(out)

@@ -17,7 +17,7 @@ import pytest
 jupyter_client = pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
-from jupyter_support import port_free  # noqa: E402
+from jupyter_support import execute, port_free  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -45,22 +45,6 @@ def kernel(tmp_path, monkeypatch):
     if km.is_alive():
         km.shutdown_kernel(now=True)
     km.cleanup_resources()
-
-
-def execute(kc, code: str, timeout: float = 90) -> tuple[str, str]:
-    out: list[str] = []
-
-    def hook(msg):
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            out.append(content["text"])
-        elif kind in ("execute_result", "display_data"):
-            out.append(content["data"].get("text/plain", ""))
-        elif kind == "error":
-            out.append(f"{content['ename']}: {content['evalue']}")
-
-    reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
-    return reply["content"]["status"], "".join(out)
 
 
 def start_server(kc) -> tuple[int, int]:

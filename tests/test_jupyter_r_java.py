@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
                                         "(pip install 'drumnb[r,java]')")]
 
 from h2o_support import start_training, wait_trained  # noqa: E402
+from jupyter_support import execute  # noqa: E402
 
 TRAIN_R = r"""
 suppressPackageStartupMessages(library(caret))
@@ -109,19 +110,7 @@ class Kernel:
 
     def run(self, code: str, timeout: float = 240) -> tuple[str, str]:
         """Execute a cell; (status, everything it showed: streams, text/plain results, the error)."""
-        out: list[str] = []
-
-        def hook(msg):
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out.append(content["text"])
-            elif kind in ("execute_result", "display_data"):
-                out.append(content["data"].get("text/plain", "") + "\n")
-            elif kind == "error":
-                out.append(f"{content['ename']}: {content['evalue']}\n")
-
-        reply = self.kc.execute_interactive(textwrap.dedent(code).strip("\n"), timeout=timeout, output_hook=hook)
-        return reply["content"]["status"], "".join(out)
+        return execute(self.kc, textwrap.dedent(code).strip("\n"), timeout=timeout)
 
     def value(self, expr: str) -> object:
         """A JSON-able expression evaluated in the kernel."""
