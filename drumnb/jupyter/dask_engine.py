@@ -93,7 +93,7 @@ def score(model: Any, folder: str, data: Any, *, client: Any, passthrough: Seque
     with ``output_path`` the predictions are written there and not collected.
     """
     import drumnb.dask as ddask
-    from ..core.progress import bar as progress_bar
+    from ..tools.progress import bar as progress_bar
 
     if load_kwargs.get("monitor") is not None:
         raise errors.usage("--engine dask does not record to the monitoring store",

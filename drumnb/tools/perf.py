@@ -420,7 +420,7 @@ def _message(response: Any) -> str:
 def _run_cases(report: PerfReport, session: Any, base: str, frame: pd.DataFrame, sizes: Sequence[int],
                large_file_mb: float, requests: int, case_budget: float, deadline: float,
                sampler: _Sampler | None, progress: bool | None) -> None:
-    from ..core.progress import bar as progress_bar  # a widget in a notebook, text on a terminal
+    from .progress import bar as progress_bar  # a widget in a notebook, text on a terminal
 
     plan = _cases(frame, sizes, large_file_mb)
     total = sum(_requests_for(rows, requests) for _, rows, _ in plan)
