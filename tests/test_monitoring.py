@@ -1,6 +1,7 @@
 """Local MLOps reporting: the reporter's contract, the store, concurrency, the read side."""
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 
 import pandas as pd
@@ -10,6 +11,9 @@ import drumnb
 from drumnb import monitoring
 from drumnb.monitoring import MonitoringError, MonitorSettings, Reporter
 from fixtures import write_folder
+from test_server_support import start_server
+
+assert start_server  # a fixture, used by name below
 
 UNSTRUCTURED = """
     def load_model(code_dir):
@@ -139,3 +143,54 @@ def test_cli_monitor_flags_and_summary(tmp_path):
     assert monitoring.open(db).predictions["deployment_id"].tolist() == ["d1", "d1"]
     missing = run_cli("monitor", "summary", str(tmp_path / "none.sqlite"))
     assert missing.returncode == 1 and b"no monitoring store" in missing.stderr
+
+
+# --- a real server under concurrent clients (issue 13): exact counts, no half-written request -----------
+
+CLIENTS, REQUESTS_EACH, ROWS = 8, 100, 10
+
+
+@pytest.mark.parametrize("workers", [[], ["--max-workers", "2"], ["--max-workers", "1", "--threads", "4"]],
+                         ids=["threaded", "gunicorn-2-workers", "gunicorn-1-worker-4-threads"])
+def test_concurrent_requests_are_all_recorded_exactly(start_server, tmp_path, workers):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from test_server_support import linear_folder
+
+    folder = linear_folder(tmp_path)
+    db = str(tmp_path / "load.sqlite")
+    server = start_server(["-cd", str(folder), "--target-type", "regression", "--monitor", "--monitor-db", db,
+                           *workers])
+    deadline = time.monotonic() + 240  # bound: 800 requests of 10 rows
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def client(c: int) -> int:
+        done = 0
+        with requests.Session() as session:
+            for r in range(REQUESTS_EACH):
+                if time.monotonic() > deadline:
+                    break
+                rid = c * REQUESTS_EACH + r  # each request's rows carry its number in column a
+                body = pd.DataFrame({"a": [float(rid)] * ROWS, "b": [float(i) for i in range(ROWS)], "c": 1.0})
+                resp = session.post(server.url + "/predict/", data=body.to_csv(index=False),
+                                    headers={"Content-Type": "text/csv"}, timeout=60)
+                if resp.status_code != 200 or len(resp.json()["predictions"]) != ROWS:
+                    with lock:
+                        failures.append(f"{resp.status_code} {resp.text[:200]}")
+                done += 1
+        return done
+
+    with ThreadPoolExecutor(CLIENTS) as ex:
+        sent = sum(ex.map(client, range(CLIENTS)))
+    assert sent == CLIENTS * REQUESTS_EACH, "the load did not finish within its time bound"
+    assert not failures, f"{len(failures)} failed requests, e.g. {failures[:3]}"
+    assert server.stop() == 0  # SIGTERM: whatever is queued is written before the process ends
+    rec = monitoring.open(db)
+    assert len(rec.predictions) == sent * ROWS
+    assert len(rec.stats) == sent and rec.stats["num_predictions"].sum() == sent * ROWS
+    per_request = rec.predictions["features"].map(lambda f: json.loads(f)["a"]).value_counts()
+    assert len(per_request) == sent and set(per_request) == {ROWS}  # every request whole, none half-written

@@ -259,9 +259,10 @@ class Model:
     def _record(self, frame: Any, pred: pd.DataFrame, seconds: float) -> None:
         labels = self.config.labels
         values = pred[labels].to_numpy().tolist() if labels else pred[contract.PRED_COLUMN].tolist()
-        self.reporter.report_deployment_stats(len(pred), seconds * 1000.0)
-        self.reporter.report_predictions_data(frame if isinstance(frame, pd.DataFrame) else None, values,
-                                              class_names=labels)
+        with self.reporter.batch():  # one transaction: a request's records are all written or none
+            self.reporter.report_deployment_stats(len(pred), seconds * 1000.0)
+            self.reporter.report_predictions_data(frame if isinstance(frame, pd.DataFrame) else None, values,
+                                                  class_names=labels)
 
     def predict_unstructured(self, data: "bytes | str", *, content_type: str | None = None,
                              query: "str | dict | None" = None, headers: dict | None = None,
