@@ -409,7 +409,7 @@ def _meta(model: Any, ddf: Any, keep: tuple[str, ...], client: Any) -> pd.DataFr
                                  hint="rename the input column, or pass it as the index")
     meta = out.iloc[:0]
     pred_cols = model.labels or [contract.PRED_COLUMN]
-    if model.target_type != contract.TEXTGENERATION:  # another partition may give floats where these gave ints
+    if model.target_type in contract.NUMERIC_SINGLE + contract.LABELLED:  # another partition may give floats here
         ints = {c: "float64" for c in pred_cols if c in meta and pd.api.types.is_integer_dtype(meta[c].dtype)}
         meta = meta.astype(ints) if ints else meta
     return meta.set_axis(ddf._meta.index, axis=0)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import drumnb
-from drumnb.core.errors import ConfigurationError, ContractError, InputError, UnsupportedError
+from drumnb.core.errors import ConfigurationError, ContractError, InputError
 from fixtures import ConstantRegressor, frame, write_folder
 
 
@@ -30,7 +30,8 @@ BINARY = dict(target_type="binary", positive_class_label="yes", negative_class_l
     ("return pd.DataFrame({'pred': [1.0] * n})", {"target_type": "regression"}, "a 'Predictions' column"),
     ("return [1.0] * n", {"target_type": "regression"}, "a DataFrame"),
     ("return pd.DataFrame({'Predictions': ['a'] * n})", {"target_type": "regression"}, "numeric predictions"),
-    ("return pd.DataFrame({'Predictions': [np.nan] * n})", {"target_type": "regression"}, "no missing predictions"),
+    ("return pd.DataFrame({'Predictions': [np.nan] * n})", {"target_type": "regression"}, "finite predictions"),
+    ("return pd.DataFrame({'Predictions': [np.inf] * n})", {"target_type": "regression"}, "finite predictions"),
     ("return pd.DataFrame({'yes': [0.5] * n})", BINARY, "one column per class label"),
     ("return pd.DataFrame({'yes': [0.7] * n, 'no': [0.7] * n})", BINARY, "rows sum to 1"),
     ("return pd.DataFrame({'yes': [1.5] * n, 'no': [-0.5] * n})", BINARY, "probabilities in [0, 1]"),
@@ -55,11 +56,19 @@ def test_float32_probabilities_within_tolerance_pass(tmp_path):
     assert list(out.columns) == ["a", "b", "c"]
 
 
-def test_label_columns_reordered_matched_as_strings_and_extras_kept_last(tmp_path):
+def test_label_columns_keep_the_hooks_order_matched_as_strings_and_extras_kept_last(tmp_path):
     body = "return pd.DataFrame({'note': ['x'] * n, 1: [0.25] * n, 0: [0.75] * n})"
     out = drumnb.load_model(scoring_folder(tmp_path, body), "binary", positive_class_label=1,
                             negative_class_label=0).predict(frame(3))
-    assert list(out.columns) == ["0", "1", "note"]
+    assert list(out.columns) == ["1", "0", "note"]  # DRUM keeps the hook's column order
+
+
+def test_a_binary_hooks_unnamed_columns_are_negative_then_positive(tmp_path):
+    out = drumnb.load_model(scoring_folder(tmp_path, "return pd.DataFrame([[0.9, 0.1]] * n)"), **BINARY).predict(frame(2))
+    assert list(out.columns) == ["no", "yes"] and out.iloc[0].tolist() == [0.9, 0.1]
+    with pytest.raises(ContractError, match=r"missing label column"):  # DRUM refuses unnamed multiclass columns too
+        drumnb.load_model(scoring_folder(tmp_path, "return pd.DataFrame([[0.9, 0.1]] * n)", "mc"), "multiclass",
+                          class_labels=["a", "b"]).predict(frame(2))
 
 
 def test_builtin_binary_one_value_is_positive_probability(tmp_path):
@@ -74,11 +83,79 @@ def test_builtin_binary_one_value_is_positive_probability(tmp_path):
                     return np.full(len(X), 0.8)
             return M()
     """)
+    model = drumnb.load_model(folder, **BINARY)
+    out = model.predict(frame(2))
+    # the seed's meaning (one value = the positive class), written [positive, negative] as DRUM writes unnamed outputs
+    assert list(out.columns) == ["yes", "no"]
+    assert out.to_dict("list") == {"yes": [0.8, 0.8], "no": [pytest.approx(0.2)] * 2}
+    assert len(model.compat_notes) == 1 and "DRUM 1.18.1 would assign these probabilities" in model.compat_notes[0]
+    model.predict(frame(2))
+    assert len(model.compat_notes) == 1  # said once
+
+
+def test_builtin_binary_two_unnamed_values_are_negative_then_positive(tmp_path, caplog):
+    folder = write_folder(tmp_path, "m", """
+        import numpy as np
+        def load_model(code_dir):
+            class M:
+                def predict_proba(self, X):
+                    return np.tile([0.3, 0.7], (len(X), 1))
+            return M()
+    """)
     out = drumnb.load_model(folder, **BINARY).predict(frame(2))
-    assert out.to_dict("list") == {"no": [pytest.approx(0.2)] * 2, "yes": [0.8, 0.8]}
+    assert list(out.columns) == ["yes", "no"] and out.iloc[0].tolist() == [0.7, 0.3]
+    assert sum("would assign these probabilities the other way round" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_builtin_multiclass_columns_follow_label_order(tmp_path):
+def test_multiclass_with_two_labels_and_one_value_is_the_second_labels_probability(tmp_path):
+    folder = write_folder(tmp_path, "m", """
+        import numpy as np
+        def load_model(code_dir):
+            class M:
+                def predict_proba(self, X):
+                    return np.full(len(X), 0.25)
+            return M()
+    """)
+    out = drumnb.load_model(folder, "multiclass", class_labels=["a", "b"]).predict(frame(2))
+    assert out.to_dict("list") == {"a": [0.75, 0.75], "b": [0.25, 0.25]}
+
+
+def test_a_classifier_whose_classes_are_not_the_labels_fails_at_load(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    X = frame(40)
+    clf = LogisticRegression().fit(X, np.array(["cat", "dog"])[np.arange(40) % 2])
+    folder = write_folder(tmp_path, "m", files={"m.pkl": clf})
+    with pytest.raises(ConfigurationError) as info:
+        drumnb.load_model(folder, **BINARY)
+    assert "['cat', 'dog']" in str(info.value) and "['no', 'yes']" in str(info.value)
+    ints = LogisticRegression().fit(X, np.arange(40) % 2)  # classes_ [0, 1] match the labels "0" / "1"
+    out = drumnb.load_model(write_folder(tmp_path, "i", files={"m.pkl": ints}), "binary", positive_class_label="1",
+                            negative_class_label="0").predict(X)
+    assert list(out.columns) == ["0", "1"]
+
+
+def test_labels_given_must_agree_with_the_metadata(tmp_path, monkeypatch):
+    for k in ("TARGET_TYPE", "POSITIVE_CLASS_LABEL", "NEGATIVE_CLASS_LABEL", "CLASS_LABELS"):
+        monkeypatch.delenv(k, raising=False)
+    meta = "targetType: binary\npositiveClassLabel: yes\nnegativeClassLabel: no\n"
+    folder = write_folder(tmp_path, "m", files={"m.pkl": ConstantRegressor(), "model-metadata.yaml": meta})
+    m = drumnb.load_model(folder)
+    assert (m.config.positive_class_label, m.config.negative_class_label) == ("yes", "no")  # YAML's yes stays "yes"
+    assert drumnb.load_model(folder, positive_class_label="yes").labels == ["no", "yes"]
+    with pytest.raises(ConfigurationError) as info:
+        drumnb.load_model(folder, positive_class_label="1", negative_class_label="0")
+    assert "'1'" in str(info.value) and "'yes'" in str(info.value) and "model-metadata.yaml" in str(info.value)
+    (folder / "model-metadata.yaml").write_text("targetType: multiclass\nclassLabels: [on, off, maybe]\n")
+    assert drumnb.load_model(folder).labels == ["on", "off", "maybe"]
+    with pytest.raises(ConfigurationError, match=r"\['a', 'b', 'c'\] differ from model-metadata.yaml's"):
+        drumnb.load_model(folder, class_labels=["a", "b", "c"])
+    monkeypatch.setenv("CLASS_LABELS", "x y z")
+    with pytest.raises(ConfigurationError, match="differ from"):
+        drumnb.load_model(folder)
+
+
+def test_builtin_multiclass_columns_follow_the_models_classes(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
     X = frame(60)
@@ -86,8 +163,8 @@ def test_builtin_multiclass_columns_follow_label_order(tmp_path):
     clf = LogisticRegression().fit(X, y)
     folder = write_folder(tmp_path, "m", files={"m.pkl": clf})
     out = drumnb.load_model(folder, "multiclass", class_labels=["eel", "cat", "dog"]).predict(X)
-    assert list(out.columns) == ["eel", "cat", "dog"]
-    np.testing.assert_allclose(out.to_numpy(), clf.predict_proba(X)[:, [2, 0, 1]])
+    assert list(out.columns) == ["cat", "dog", "eel"]  # the classifier's classes_ order, as DRUM writes it
+    np.testing.assert_allclose(out.to_numpy(), clf.predict_proba(X))
 
 
 def test_target_type_resolution_order(tmp_path, monkeypatch, caplog):
@@ -138,9 +215,6 @@ def test_configuration_errors(tmp_path, monkeypatch):
     with pytest.raises(ConfigurationError, match="unknown target type") as info:
         drumnb.load_model(folder, "regresion")
     assert "did you mean 'regression'" in info.value.hint
-    for t in ("multilabel", "geopoint", "vectordatabase", "agenticworkflow"):
-        with pytest.raises(UnsupportedError, match="not supported yet"):
-            drumnb.load_model(folder, t)
     with pytest.raises(ConfigurationError, match="model folder not found"):
         drumnb.load_model(tmp_path / "nope")
 
@@ -173,9 +247,14 @@ def test_metadata_errors_and_unknown_keys(tmp_path):
 
 def test_textgeneration_returns_one_text_column(tmp_path):
     body = "return pd.DataFrame({'Predictions': ['echo: ' + str(p) for p in data['prompt']]})"
-    out = drumnb.load_model(scoring_folder(tmp_path, body), "textgeneration").predict(
-        pd.DataFrame({"prompt": ["hi", "there"]}))
-    assert out["Predictions"].tolist() == ["echo: hi", "echo: there"]
+    model = drumnb.load_model(scoring_folder(tmp_path, body), "textgeneration", target_name="completion")
+    out = model.predict(pd.DataFrame({"prompt": ["hi", "there"]}))
+    assert list(out.columns) == ["completion"]  # named by the target, as DRUM does
+    assert out["completion"].tolist() == ["echo: hi", "echo: there"]
+    unnamed = drumnb.load_model(scoring_folder(tmp_path, body, "u"), "textgeneration")
+    with pytest.raises(ConfigurationError, match="target name") as info:
+        unnamed.predict(pd.DataFrame({"prompt": ["hi"]}))
+    assert "TARGET_NAME" in info.value.hint
 
 
 def test_anomaly_and_dense_transform_builtin(tmp_path):

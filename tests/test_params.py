@@ -70,7 +70,6 @@ def test_defaults_and_drum_environment_form(folder, monkeypatch):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("THRESHOLD: 0.1\n", "'AWS_CREDENIAL' is required and has no value"),
     ("AWS_CREDENIAL: {credentialType: s3}\nTHRESHOLD: 2\n", "'THRESHOLD' (numeric) = 2 is outside [0, 1]"),
     ("AWS_CREDENIAL: {credentialType: s3}\nTHRESHOLD: high\n", "'THRESHOLD' (numeric) must be a number"),
     ("AWS_CREDENIAL: {credentialType: s3}\nVERBOSE: 3\n", "'VERBOSE' (boolean) must be true or false"),
@@ -84,6 +83,35 @@ def test_every_error_is_raised_at_load_naming_the_parameter(folder, tmp_path, te
     with pytest.raises(RuntimeParameterError) as info:
         drumnb.load_model(folder, runtime_params_file=params_file(tmp_path, text))
     assert message in str(info.value)
+
+
+def test_a_required_parameter_without_value_fails_when_read_not_at_load(tmp_path, caplog):
+    folder = write_folder(tmp_path, "m", """
+        import pandas as pd
+        from datarobot_drum import RuntimeParameters
+        def load_model(code_dir):
+            return 1
+        def score(data, model, **kw):
+            return pd.DataFrame({"Predictions": [RuntimeParameters.get("TOKEN")["password"]] * len(data)})
+    """, files={"model-metadata.yaml": "runtimeParameterDefinitions:\n  - fieldName: TOKEN\n    type: credential\n"
+                                       "    allowEmpty: false\n"})
+    model = drumnb.load_model(folder, "regression")  # DRUM loads it too
+    assert any("'TOKEN' is required and has no value" in r.getMessage() for r in caplog.records)
+    with pytest.raises(RuntimeParameterError, match="'TOKEN' is required and has no value"):
+        model.predict(pd.DataFrame({"a": [1]}))
+
+
+def test_a_secret_given_to_the_wrong_parameter_is_never_echoed(folder, tmp_path):
+    text = ("AWS_CREDENIAL: {credentialType: s3}\n"
+            "TARGET_URL: {credentialType: basic, user: u, password: hunter2-secret}\n"
+            "THRESHOLD: s3cr3t-token\n")
+    with pytest.raises(RuntimeParameterError) as info:
+        drumnb.load_model(folder, runtime_params_file=params_file(tmp_path, text))
+    assert "must be a string, got a mapping (credentialType 'basic')" in str(info.value)
+    assert "hunter2" not in info.value.render()
+    with pytest.raises(RuntimeParameterError) as info:
+        drumnb.load_model(folder, runtime_params_file=params_file(tmp_path, text.replace("TARGET_URL", "#"), "b.yaml"))
+    assert "must be a number, got a str" in str(info.value) and "s3cr3t" not in info.value.render()
 
 
 def test_undefined_name_at_use_is_a_clear_error(tmp_path):

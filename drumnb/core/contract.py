@@ -17,16 +17,25 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigurationError, ContractError, UnsupportedError
+from .errors import ConfigurationError, ContractError
 from .metadata import ModelMetadata
 
 log = logging.getLogger("drumnb")
 
 REGRESSION, BINARY, MULTICLASS, ANOMALY = "regression", "binary", "multiclass", "anomaly"
 TRANSFORM, UNSTRUCTURED, TEXTGENERATION = "transform", "unstructured", "textgeneration"
-SUPPORTED = (REGRESSION, BINARY, MULTICLASS, ANOMALY, TRANSFORM, UNSTRUCTURED, TEXTGENERATION)
-NOT_YET = ("multilabel", "geopoint", "vectordatabase", "agenticworkflow")
+MULTILABEL, GEOPOINT, VECTORDATABASE, AGENTICWORKFLOW = "multilabel", "geopoint", "vectordatabase", "agenticworkflow"
+SUPPORTED = (REGRESSION, BINARY, MULTICLASS, ANOMALY, TRANSFORM, UNSTRUCTURED, TEXTGENERATION, MULTILABEL, GEOPOINT,
+             VECTORDATABASE, AGENTICWORKFLOW)
 CLASSIFICATION = (BINARY, MULTICLASS)
+#: Target types whose models need class labels (one output column per label).
+LABELLED = (BINARY, MULTICLASS, MULTILABEL)
+#: Target types whose output column is named by the target name (TARGET_NAME / targetName), as DRUM does.
+NAMED_BY_TARGET = (TEXTGENERATION, VECTORDATABASE, AGENTICWORKFLOW)
+#: Target types that give one value per row.
+SINGLE_COLUMN = (REGRESSION, ANOMALY, GEOPOINT) + NAMED_BY_TARGET
+#: Target types whose single column holds numbers (the others may hold text).
+NUMERIC_SINGLE = (REGRESSION, ANOMALY)
 PRED_COLUMN = "Predictions"
 PROBA_TOLERANCE = 1e-5
 
@@ -40,20 +49,35 @@ class ModelConfig:
     negative_class_label: str | None = None
     class_labels: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    target_name: str | None = None
 
     @property
     def labels(self) -> list[str] | None:
-        """Output columns of a classifier, in order (binary: negative, positive)."""
+        """The label columns of a classifier (binary: negative, positive); None for other target types.
+
+        The *order* of the output columns is the model's (see :func:`format_predictions`)."""
         if self.target_type == BINARY:
             return [self.negative_class_label, self.positive_class_label]  # type: ignore[list-item]
-        if self.target_type == MULTICLASS:
+        if self.target_type in (MULTICLASS, MULTILABEL):
             return list(self.class_labels or [])
         return None
+
+    @property
+    def output_column(self) -> str:
+        """The one prediction column of a single-column target type: ``Predictions``, or the target name."""
+        if self.target_type in NAMED_BY_TARGET:
+            if not self.target_name:
+                raise ConfigurationError(f"a {self.target_type} model names its output column by the target name, "
+                                         "and none is given",
+                                         hint="set TARGET_NAME (or targetName in model-metadata.yaml), e.g. "
+                                              "TARGET_NAME=completion")
+            return self.target_name
+        return PRED_COLUMN
 
     def hook_kwargs(self) -> dict[str, Any]:
         return {"positive_class_label": self.positive_class_label,
                 "negative_class_label": self.negative_class_label,
-                "class_labels": self.labels if self.target_type in CLASSIFICATION else None}
+                "class_labels": self.labels if self.target_type in LABELLED else None}
 
 
 def parse_label_list(text: str) -> list[str]:
@@ -88,14 +112,11 @@ def _first(*values: Any) -> Any:
     return None
 
 
-def resolve_config(code_dir: str, metadata: ModelMetadata, *, target_type: str | None = None,
-                   positive_class_label: Any = None, negative_class_label: Any = None,
-                   class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
-                   env: Mapping[str, str] | None = None) -> ModelConfig:
-    env = os.environ if env is None else env
-    notes: list[str] = []
-    pos = _first(positive_class_label, env.get("POSITIVE_CLASS_LABEL"), metadata.positive_class_label)
-    neg = _first(negative_class_label, env.get("NEGATIVE_CLASS_LABEL"), metadata.negative_class_label)
+def _given_labels(positive_class_label: Any, negative_class_label: Any, class_labels: Sequence[Any] | None,
+                  class_labels_file: str | None, env: Mapping[str, str]) -> tuple[Any, Any, list[str] | None]:
+    """Labels given by the caller (flags) or DRUM's environment twins, not by the folder."""
+    pos = _first(positive_class_label, env.get("POSITIVE_CLASS_LABEL") or None)
+    neg = _first(negative_class_label, env.get("NEGATIVE_CLASS_LABEL") or None)
     labels: list[str] | None = None
     if class_labels is not None:
         labels = [str(x) for x in class_labels]
@@ -105,11 +126,40 @@ def resolve_config(code_dir: str, metadata: ModelMetadata, *, target_type: str |
         labels = parse_label_list(env["CLASS_LABELS"])
     elif env.get("CLASS_LABELS_FILE"):
         labels = read_label_file(env["CLASS_LABELS_FILE"])
-    elif metadata.class_labels:
-        labels = metadata.class_labels
-    elif os.path.isfile(os.path.join(code_dir, "class_labels.txt")):
+    return (None if pos is None else str(pos)), (None if neg is None else str(neg)), labels
+
+
+def _check_against_metadata(pos: str | None, neg: str | None, labels: list[str] | None,
+                            metadata: ModelMetadata) -> None:
+    """Labels given on the command line must be those of ``model-metadata.yaml`` (else a silent mislabel)."""
+    where = "model-metadata.yaml"
+    meta = (metadata.positive_class_label, metadata.negative_class_label)
+    if any(g is not None and m is not None and g != m for g, m in zip((pos, neg), meta)):
+        raise ConfigurationError(
+            f"the class labels given (positive {pos!r}, negative {neg!r}) differ from {where}'s "
+            f"(positive {meta[0]!r}, negative {meta[1]!r})",
+            hint=f"drop the label flags to use {where}'s, or correct one of them")
+    if labels is not None and metadata.class_labels is not None and sorted(labels) != sorted(metadata.class_labels):
+        raise ConfigurationError(f"the class labels given {labels} differ from {where}'s {metadata.class_labels}",
+                                 hint=f"drop --class-labels / CLASS_LABELS to use {where}'s, or correct one of them")
+
+
+def resolve_config(code_dir: str, metadata: ModelMetadata, *, target_type: str | None = None,
+                   positive_class_label: Any = None, negative_class_label: Any = None,
+                   class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
+                   target_name: str | None = None, env: Mapping[str, str] | None = None) -> ModelConfig:
+    env = os.environ if env is None else env
+    notes: list[str] = []
+    pos, neg, labels = _given_labels(positive_class_label, negative_class_label, class_labels, class_labels_file, env)
+    _check_against_metadata(pos, neg, labels, metadata)
+    pos = _first(pos, metadata.positive_class_label)
+    neg = _first(neg, metadata.negative_class_label)
+    if labels is None and metadata.class_labels:
+        labels = list(metadata.class_labels)
+    elif labels is None and os.path.isfile(os.path.join(code_dir, "class_labels.txt")):
         labels = read_label_file(os.path.join(code_dir, "class_labels.txt"))
-    pos, neg = (None if pos is None else str(pos)), (None if neg is None else str(neg))
+    name = _first(target_name, env.get("TARGET_NAME") or None, metadata.target_name)
+    name = None if name is None else str(name)
 
     target = _first(target_type, env.get("TARGET_TYPE") or None, metadata.target_type)
     if target is None:
@@ -121,9 +171,6 @@ def resolve_config(code_dir: str, metadata: ModelMetadata, *, target_type: str |
             target = REGRESSION
         notes.append(f"no target type given; assuming {target} (set --target-type to be explicit)")
     target = str(target).strip().lower()
-    if target in NOT_YET:
-        raise UnsupportedError(f"target type {target!r} is not supported yet",
-                               hint=f"supported target types: {', '.join(SUPPORTED)}")
     if target not in SUPPORTED:
         import difflib
 
@@ -142,21 +189,21 @@ def resolve_config(code_dir: str, metadata: ModelMetadata, *, target_type: str |
                      "(or set positiveClassLabel/negativeClassLabel in model-metadata.yaml)")
         if pos == neg:
             raise ConfigurationError(f"positive and negative class labels are both {pos!r}")
-        return ModelConfig(target, pos, neg, None, notes)
-    if target == MULTICLASS:
+        return ModelConfig(target, pos, neg, None, notes, name)
+    if target in (MULTICLASS, MULTILABEL):
         if not labels:
-            raise ConfigurationError("a multiclass model needs its class labels",
+            raise ConfigurationError(f"a {target} model needs its class labels",
                                      hint="pass --class-labels A B C, --class-labels-file, or "
                                           "put class_labels.txt (one label a line) in the model folder")
         if len(set(labels)) != len(labels):
             dup = sorted({x for x in labels if labels.count(x) > 1})
             raise ConfigurationError(f"class labels repeat: {dup}")
-        if len(labels) < 2:
+        if len(labels) < 2 and target == MULTICLASS:
             raise ConfigurationError("a multiclass model needs at least two class labels")
-        return ModelConfig(target, None, None, labels, notes)
+        return ModelConfig(target, None, None, labels, notes, name)
     if positive_class_label is not None or negative_class_label is not None or class_labels is not None:
         notes.append(f"class labels are ignored for a {target} model")
-    return ModelConfig(target, None, None, None, notes)
+    return ModelConfig(target, None, None, None, notes, name)
 
 
 # --- the output contract -----------------------------------------------------------------------
@@ -165,56 +212,106 @@ def _row(df: pd.DataFrame, i: int) -> str:
     return "{" + ", ".join(f"{c!r}: {v!r}" for c, v in df.iloc[i].items()) + "}"
 
 
-def format_predictions(raw: Any, cfg: ModelConfig, *, classes: Sequence[Any] | None = None) -> pd.DataFrame:
-    """A built-in predictor's raw output (array-like) as the labelled DataFrame.
+def _same_label(a: Any, b: str) -> bool:
+    """A framework's class value and a label string name the same class (``1`` ~ ``"1"``, ``1.0`` ~ ``"1"``)."""
+    if str(a) == b:
+        return True
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
 
-    ``classes`` is the predictor's own column order (e.g. scikit-learn's
-    ``classes_``); when every label is found among them, columns are
-    reordered to the label order, otherwise they are taken as given.
+
+def match_classes(classes: Sequence[Any], cfg: ModelConfig, *, source: str) -> list[str]:
+    """The model's own classes as the configured label strings, in the model's order.
+
+    A classifier whose classes are not the labels given would be silently
+    mislabelled: that is a :class:`ConfigurationError` naming both sets.
+    """
+    labels = cfg.labels or []
+    out: list[str] = []
+    for c in classes:
+        hit = next((label for label in labels if _same_label(c, label)), None)
+        if hit is None or hit in out:
+            break
+        out.append(hit)
+    if len(out) == len(labels) == len(classes):
+        return out
+    raise ConfigurationError(
+        f"the classes of {source} {[str(c) for c in classes]} are not the class labels given {labels}",
+        hint="pass the labels the model was trained with (--positive-class-label/--negative-class-label, "
+             "--class-labels, or model-metadata.yaml)")
+
+
+def unnamed_binary(positive: Any, cfg: ModelConfig, negative: Any = None) -> pd.DataFrame:
+    """An unnamed binary output as DRUM writes it: columns ``[positive, negative]``.
+
+    Values follow the seed: ``positive`` holds the positive class's probability
+    (``negative``, when the model gave it, the negative class's; else ``1 - positive``).
+    """
+    pos = np.asarray(positive, dtype="float64").reshape(-1)
+    neg = 1.0 - pos if negative is None else np.asarray(negative, dtype="float64").reshape(-1)
+    return pd.DataFrame({cfg.positive_class_label: pos, cfg.negative_class_label: neg})
+
+
+def format_predictions(raw: Any, cfg: ModelConfig, *, classes: Sequence[Any] | None = None,
+                       source: str = "the model") -> pd.DataFrame:
+    """A built-in predictor's (or ``post_process``'s) raw output as the labelled DataFrame.
+
+    Named outputs keep the model's column order (scikit-learn ``classes_``,
+    ONNX ZipMap keys, a DataFrame's columns), and classes that are not the
+    labels given are an error.  Unnamed outputs follow the seed: binary, one
+    value per row is the positive class's probability and two values are
+    ``[negative, positive]``, written as DRUM does, ``[positive, negative]``;
+    multiclass, one column per label in label order (two labels and one value
+    per row: the second label's probability).
     """
     t = cfg.target_type
     if isinstance(raw, pd.DataFrame):
-        if t in (REGRESSION, ANOMALY, TEXTGENERATION) and raw.shape[1] == 1:
-            return raw.set_axis([PRED_COLUMN], axis=1)
-        if t in CLASSIFICATION and classes is None:
+        if t in SINGLE_COLUMN and raw.shape[1] == 1:
+            return raw.set_axis([cfg.output_column], axis=1)
+        if t in CLASSIFICATION and classes is None and not isinstance(raw.columns, pd.RangeIndex):
             classes = list(raw.columns)
         raw = raw.to_numpy()
     arr = np.asarray(raw)
-    if t in (REGRESSION, ANOMALY, TEXTGENERATION):
+    if t in SINGLE_COLUMN:
         if arr.ndim == 2 and arr.shape[1] == 1:
             arr = arr[:, 0]
         if arr.ndim != 1:
             raise ContractError("one value per row", f"a {t} model must give one value per row; "
-                                f"the model gave an array of shape {arr.shape}")
-        return pd.DataFrame({PRED_COLUMN: arr})
-    if t in CLASSIFICATION:
+                                f"{source} gave an array of shape {arr.shape}")
+        return pd.DataFrame({cfg.output_column: arr})
+    if t in CLASSIFICATION or t == MULTILABEL:
         labels = cfg.labels or []
         if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1):
-            if t != BINARY:
-                raise ContractError("one column per class", f"a multiclass model with {len(labels)} labels "
-                                    "gave one value per row")
-            pos = arr.reshape(-1).astype("float64")
-            arr = np.column_stack([1.0 - pos, pos])
-            classes = None
+            if len(labels) != 2:
+                raise ContractError("one column per class", f"a {t} model with {len(labels)} labels "
+                                    f"{labels} gave one value per row")
+            if t == BINARY:
+                return unnamed_binary(arr, cfg)
+            second = arr.reshape(-1).astype("float64")  # multiclass with two labels: the second label's probability
+            return pd.DataFrame({labels[0]: 1.0 - second, labels[1]: second})
         if arr.ndim != 2 or arr.shape[1] != len(labels):
             raise ContractError("one column per class",
-                                f"the model gave {arr.shape[1] if arr.ndim == 2 else arr.shape} columns of "
+                                f"{source} gave {arr.shape[1] if arr.ndim == 2 else arr.shape} columns of "
                                 f"probabilities for {len(labels)} labels {labels}",
                                 hint="check the class labels (their number and order) passed for this model")
         if classes is not None:
-            names = [str(c) for c in classes]
-            if set(labels) <= set(names) and len(names) == len(labels):
-                order = [names.index(label) for label in labels]
-                arr = arr[:, order]
+            return pd.DataFrame(arr, columns=match_classes(classes, cfg, source=source))
+        if t == BINARY:  # unnamed [negative, positive]
+            return unnamed_binary(arr[:, 1], cfg, arr[:, 0])
         return pd.DataFrame(arr, columns=list(labels))
     return raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(arr)
 
 
 def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source: str) -> pd.DataFrame:
-    """Enforce the contract; returns predictions with prediction columns first.
+    """Enforce the contract; returns predictions with the prediction columns first.
 
-    ``source`` names the step that produced ``pred`` (e.g. "the 'score' hook")
-    so that the error says where to look.
+    Label columns keep the order ``pred`` gives them (DRUM writes the model's
+    order); other columns follow as extra model output.  ``source`` names the
+    step that produced ``pred`` (e.g. "the 'score' hook") so that the error
+    says where to look.  A binary hook's two unnamed columns (``0, 1``) are
+    ``[negative, positive]``, as the seed and DRUM read them.
     """
     t = cfg.target_type
     if t == TRANSFORM:
@@ -223,29 +320,35 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
     if not isinstance(pred, pd.DataFrame):
         raise ContractError("a DataFrame", f"{source} returned {type(pred).__name__}, expected a pandas DataFrame")
     _check_rows(pred, n_rows, source)
+    if t == BINARY and isinstance(pred.columns, pd.RangeIndex) and pred.shape[1] == 2:
+        pred = pred.set_axis(cfg.labels, axis=1)
     names = [str(c) for c in pred.columns]
     if len(set(names)) != len(names):
         raise ContractError("unique columns", f"{source} returned repeated column names {names}")
     if names != list(pred.columns):
         pred = pred.set_axis(names, axis=1)
-    if t in CLASSIFICATION:
+    if t in LABELLED:
         labels = cfg.labels or []
         missing = [label for label in labels if label not in names]
         if missing:
             raise ContractError("one column per class label",
                                 f"{source} returned columns {names}; missing label column(s) {missing}",
                                 hint=f"return one probability column per label: {labels}")
-        cols = labels
+        cols = [c for c in names if c in labels]
     else:
-        if PRED_COLUMN not in names:
-            raise ContractError(f"a '{PRED_COLUMN}' column",
-                                f"a {t} model must return a '{PRED_COLUMN}' column; {source} returned {names}")
-        cols = [PRED_COLUMN]
+        column = cfg.output_column
+        if column not in names and column != PRED_COLUMN and PRED_COLUMN in names:
+            pred = pred.rename(columns={PRED_COLUMN: column})  # the hook's 'Predictions', named by the target
+            names = [column if c == PRED_COLUMN else c for c in names]
+        if column not in names:
+            raise ContractError(f"a '{column}' column",
+                                f"a {t} model must return a '{column}' column; {source} returned {names}")
+        cols = [column]
     extra = [c for c in names if c not in cols]
     out = pred[cols + extra] if (names[: len(cols)] != cols) else pred
+    if t in SINGLE_COLUMN and t not in NUMERIC_SINGLE:
+        return out  # text (or any value) per row
     values = out[cols]
-    if t == TEXTGENERATION:
-        return out
     if not all(pd.api.types.is_numeric_dtype(values[c]) and not pd.api.types.is_bool_dtype(values[c])
                for c in cols):
         bad = next(c for c in cols if not pd.api.types.is_numeric_dtype(values[c]))
@@ -253,15 +356,17 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
         raise ContractError("numeric predictions", f"column {bad!r} from {source} is not numeric "
                             f"({values[bad].dtype})", row=_row(out, i))
     arr = values.to_numpy(dtype="float64")
-    nan_rows = np.isnan(arr).any(axis=1)
-    if nan_rows.any():
-        raise ContractError("no missing predictions", f"{int(nan_rows.sum())} row(s) from {source} hold NaN",
-                            row=_row(out, int(nan_rows.argmax())))
-    if t in CLASSIFICATION:
+    bad_rows = ~np.isfinite(arr).all(axis=1)
+    if bad_rows.any():  # NaN has no meaning here, and infinity has no JSON form
+        raise ContractError("finite predictions", f"{int(bad_rows.sum())} row(s) from {source} hold NaN or "
+                            "infinity", row=_row(out, int(bad_rows.argmax())),
+                            hint="return a number for every row (impute, clip or fix the model)")
+    if t in LABELLED:
         outside = ((arr < -PROBA_TOLERANCE) | (arr > 1 + PROBA_TOLERANCE)).any(axis=1)
         if outside.any():
             raise ContractError("probabilities in [0, 1]", f"{int(outside.sum())} row(s) from {source} hold "
                                 "values outside [0, 1]", row=_row(out, int(outside.argmax())))
+    if t in CLASSIFICATION:
         off = np.abs(arr.sum(axis=1) - 1.0) > PROBA_TOLERANCE
         if off.any():
             i = int(off.argmax())

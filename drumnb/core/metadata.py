@@ -49,6 +49,27 @@ def _label(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _labels_as_written(text: str) -> dict[str, Any]:
+    """The file parsed again where only ``true`` / ``false`` are booleans (YAML 1.2), so that labels
+    written ``yes`` / ``no`` / ``on`` / ``off`` stay those strings, as DRUM reads them."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+                                      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+    try:
+        raw = yaml.load(text, Loader=Loader) or {}  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
 def read_metadata(code_dir: str) -> ModelMetadata:
     """Parse ``code_dir/model-metadata.yaml``; an empty object when absent."""
     path = os.path.join(code_dir, FILENAME)
@@ -58,7 +79,8 @@ def read_metadata(code_dir: str) -> ModelMetadata:
 
     try:
         with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh) or {}
+            text = fh.read()
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -75,10 +97,12 @@ def read_metadata(code_dir: str) -> ModelMetadata:
     if not isinstance(inference, dict):
         raise ConfigurationError(f"{FILENAME}: inferenceModel must be a mapping")
 
-    def pick(key: str) -> Any:
-        return inference.get(key, raw.get(key))
+    def pick(key: str, source: dict[str, Any] = raw) -> Any:
+        inner = source.get("inferenceModel") if isinstance(source.get("inferenceModel"), dict) else {}
+        return inner.get(key, source.get(key))
 
-    labels = pick("classLabels")
+    written = _labels_as_written(text)
+    labels = pick("classLabels", written)
     if labels is not None and not isinstance(labels, list):
         raise ConfigurationError(f"{FILENAME}: classLabels must be a list, got {labels!r}")
     definitions = raw.get("runtimeParameterDefinitions")
@@ -94,8 +118,8 @@ def read_metadata(code_dir: str) -> ModelMetadata:
         type=raw.get("type"),
         target_type=str(target).lower() if target is not None else None,
         target_name=pick("targetName"),
-        positive_class_label=_label(pick("positiveClassLabel")),
-        negative_class_label=_label(pick("negativeClassLabel")),
+        positive_class_label=_label(pick("positiveClassLabel", written)),
+        negative_class_label=_label(pick("negativeClassLabel", written)),
         class_labels=[str(x) for x in labels] if labels is not None else None,
         runtime_parameter_definitions=definitions,
         type_schema=type_schema,

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import predictors
 from . import contract
-from .contract import CLASSIFICATION, TRANSFORM, UNSTRUCTURED, ModelConfig
+from .contract import TRANSFORM, UNSTRUCTURED, ModelConfig
 from .errors import ArtifactError, ConfigurationError, DrumnbError, HookLoadError, InputError, UnsupportedError
 from .hooks import HOOK_LOADERS, Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
 from .metadata import ModelMetadata, read_metadata
@@ -67,6 +67,9 @@ class Model:
         self.predictor: predictors.Predictor | None = None
         self.artifact: str | None = None
         self.load_seconds = 0.0
+        #: Where this model's answer would differ from DRUM 1.18.1's (said once in the log; shown by validation
+        #: and the notebook).
+        self.compat_notes: list[str] = []
         self.monitor: Any = None
         self.reporter = self._make_reporter(options.get("monitor"))
         self._load()
@@ -128,10 +131,25 @@ class Model:
                                                                    for e in s.extensions})) +
                          ") or define load_model(code_dir) in custom.py")
         self.hooks, self.model, self.predictor, self.artifact = hooks, model, predictor, artifact
+        self._check_classes()
         self._score_kwargs = (accepted_kwargs(hooks.functions["score"], self.config.hook_kwargs())
                               if "score" in hooks else {})
         self.load_seconds = time.perf_counter() - started
         self.loaded_at = time.time()
+
+    def _check_classes(self) -> None:
+        """A classifier whose own classes are not the labels given fails now, not as a silent mislabel."""
+        if self.predictor is None or "score" in self.hooks or self.config.target_type not in contract.LABELLED:
+            return
+        classes = self.predictor.classes(self.model)
+        if classes is not None:
+            what = f"the model {os.path.basename(self.artifact)}" if self.artifact else "the model"
+            contract.match_classes(list(classes), self.config, source=what)
+
+    def _note_compat(self, note: str) -> None:
+        if note not in self.compat_notes:
+            self.compat_notes.append(note)
+            log.warning(note)
 
     def _make_reporter(self, settings: Any) -> Any:
         if settings is None or not settings.on:
@@ -152,10 +170,9 @@ class Model:
         return self.reporter if self.reporter is not None and self.monitor.embedded else None
 
     def _activate(self) -> None:
-        from .params import RuntimeParameters
+        from .params import activate
 
-        if RuntimeParameters._values is not self.runtime_parameters:
-            RuntimeParameters._values = self.runtime_parameters
+        activate(self.runtime_parameters)
 
     def _can_run_without_model(self, hooks: Hooks) -> bool:
         t = self.config.target_type
@@ -258,7 +275,7 @@ class Model:
 
     def _record(self, frame: Any, pred: pd.DataFrame, seconds: float) -> None:
         labels = self.config.labels
-        values = pred[labels].to_numpy().tolist() if labels else pred[contract.PRED_COLUMN].tolist()
+        values = pred[labels].to_numpy().tolist() if labels else pred.iloc[:, 0].tolist()
         with self.reporter.batch():  # one transaction: a request's records are all written or none
             self.reporter.report_deployment_stats(len(pred), seconds * 1000.0)
             self.reporter.report_predictions_data(frame if isinstance(frame, pd.DataFrame) else None, values,
@@ -350,7 +367,11 @@ class Model:
             except (ValueError, KeyError, TypeError) as exc:
                 raise InputError(f"the {self.predictor.name} model rejected the input: "
                                  f"{type(exc).__name__}: {exc}") from exc
-            parts.append(contract.format_predictions(raw, self.config, classes=classes))
+            if (classes is None and self.config.target_type == contract.BINARY
+                    and not (isinstance(raw, pd.DataFrame) and not isinstance(raw.columns, pd.RangeIndex))):
+                self._note_compat(unnamed_binary_note(self.predictor.name))
+            parts.append(contract.format_predictions(raw, self.config, classes=classes,
+                                                     source=f"the {self.predictor.name} model"))
             if progress:
                 progress(min(start + chunk, n), n)
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -385,7 +406,7 @@ class Model:
         if cfg.target_type == contract.BINARY:
             info["positiveClassLabel"] = cfg.positive_class_label
             info["negativeClassLabel"] = cfg.negative_class_label
-        if cfg.target_type in CLASSIFICATION:
+        if cfg.target_type in contract.LABELLED:
             info["classLabels"] = cfg.labels
         return info
 
@@ -423,6 +444,14 @@ class UnstructuredResult:
         return self.returned[0] if isinstance(self.returned, tuple) else self.returned
 
 
+def unnamed_binary_note(predictor: str) -> str:
+    """The one warning for binary probabilities that carry no class names."""
+    return (f"the {predictor} model's binary output carries no class names: drumnb reads it as the seed defines "
+            "(one value a row is the positive class's probability; two values are [negative, positive]) and "
+            "writes the columns [positive, negative] as DRUM does; DRUM 1.18.1 would assign these probabilities "
+            "the other way round for this model")
+
+
 def _is_sparse(obj: Any) -> bool:
     from .codecs import is_sparse
 
@@ -455,7 +484,7 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
                positive_class_label: Any = None, negative_class_label: Any = None,
                class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
                runtime_params_file: str | None = None, env: Mapping[str, str] | None = None,
-               monitor: Any = None) -> Model:
+               monitor: Any = None, target_name: str | None = None) -> Model:
     """Load a DRUM model folder (or a ``custom_model.tar.gz``) for scoring.
 
     Target type and labels default, in order, to the ``TARGET_TYPE`` /
@@ -469,6 +498,9 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
     ``runtime_params_file``: YAML values for ``RuntimeParameters.get``, checked
     against ``runtimeParameterDefinitions`` now.  ``monitor``: a
     :class:`drumnb.monitoring.MonitorSettings` to record predictions locally.
+    ``target_name`` (else ``TARGET_NAME``, else ``targetName`` in the metadata)
+    names the output column of textgeneration, vectordatabase and
+    agenticworkflow models, as DRUM does.
     """
     path = os.fspath(code_dir)
     archive, tmp = None, None
@@ -486,7 +518,7 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
         config = contract.resolve_config(
             path, metadata, target_type=target_type, positive_class_label=positive_class_label,
             negative_class_label=negative_class_label, class_labels=class_labels,
-            class_labels_file=class_labels_file, env=env)
+            class_labels_file=class_labels_file, target_name=target_name, env=env)
         for note in config.notes:
             log.warning(note)
         return Model(path, config=config, metadata=metadata, archive=archive, tmpdir=tmp,

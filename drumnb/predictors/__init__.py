@@ -135,6 +135,10 @@ class Predictor:
     def expected_columns(self, model: Any) -> list[str] | None:
         return None
 
+    def classes(self, model: Any) -> Sequence[Any] | None:
+        """The classes a classifier was trained on, in its output order (None when the model does not say)."""
+        return None
+
     def describe(self, model: Any) -> dict[str, Any]:
         return {"predictor": self.name, "model": type(model).__module__ + "." + type(model).__qualname__}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from ..core.contract import ANOMALY, CLASSIFICATION, REGRESSION, TEXTGENERATION
+from ..core.contract import LABELLED, SINGLE_COLUMN
 from ..core.errors import ArtifactError, InputError
 from . import Predictor
 
@@ -41,13 +41,13 @@ class PicklePredictor(Predictor):
 
             out = model.predict(xgboost.DMatrix(data))
             return out, None
-        if t in CLASSIFICATION:
+        if t in LABELLED:
             if not callable(getattr(model, "predict_proba", None)):
                 raise ArtifactError(f"{type(model).__name__} has no predict_proba, so it cannot give "
                                     f"{t} probabilities",
                                     hint="use a classifier with predict_proba or define a 'score' hook")
             return model.predict_proba(data), getattr(model, "classes_", None)
-        if t in (REGRESSION, ANOMALY, TEXTGENERATION):
+        if t in SINGLE_COLUMN:
             return model.predict(data), None
         raise ArtifactError(f"a pickled model cannot be scored as {t}")
 
@@ -55,6 +55,11 @@ class PicklePredictor(Predictor):
         if not callable(getattr(model, "transform", None)):
             return super().transform(model, data)
         return model.transform(data)
+
+    def classes(self, model: Any) -> Any:
+        if _is_booster(model) or not callable(getattr(model, "predict_proba", None)):
+            return None
+        return getattr(model, "classes_", None)
 
     def expected_columns(self, model: Any) -> list[str] | None:
         names = getattr(model, "feature_names_in_", None)

@@ -26,7 +26,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from .. import __version__
-from ..core.contract import CLASSIFICATION, TRANSFORM, UNSTRUCTURED
+from ..core.contract import TRANSFORM, UNSTRUCTURED
 from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
 from . import delegates, payloads
 from .metrics import Metrics
@@ -197,8 +197,9 @@ class ModelServer:
         accept = payloads.negotiate(request.headers.get("Accept"), request.accept_mimetypes)
         result = self._score(model, payloads.read_payload(request))
         if accept == payloads.JSON:
-            labels = model.config.labels if target in CLASSIFICATION else ["Predictions"]
-            return self.json(payloads.predictions_json(result, labels, target in CLASSIFICATION))
+            labels = model.config.labels
+            columns = list(result.columns[:len(labels)]) if labels else list(result.columns[:1])
+            return self.json(payloads.predictions_json(result, columns, labels is not None))
         return Response(payloads.encode_frame(result, accept), 200, mimetype=accept)
 
     def transform(self) -> Response:
