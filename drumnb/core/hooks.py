@@ -7,9 +7,17 @@
   ``sys.path`` while the file runs (and while the model loads), and modules
   imported from the folder are dropped from ``sys.modules`` afterwards, so the
   next folder, or the next load of this one, imports its own copies.
-* ``from datarobot_drum import RuntimeParameters`` works even when DRUM is not
-  installed: once a hooks file loads, a small stand-in package (marked
-  ``__drumnb_shim__``) answers that import, at load time and inside hooks.
+* ``from datarobot_drum import RuntimeParameters`` (``CustomHTTPError``, the
+  custom task interfaces, ...) works even when DRUM is not installed: once a
+  hooks file loads, drumnb's stand-in package :mod:`drumnb.compat.datarobot_drum`
+  (marked ``__drumnb_shim__``) answers those imports, at load time and inside hooks.
+* A ``custom.py`` defining ``class CustomTask(<custom task interface>)`` is a
+  custom task folder: as in DRUM, the class replaces the hook functions;
+  :func:`drumnb.compat.tasks.task_hooks` turns it into ``load_model`` /
+  ``transform`` / ``score``.
+* A hook raising ``CustomHTTPError(message, status_code)`` while scoring
+  reaches the front ends as that error (the server answers ``status_code``);
+  raised while loading, it is a load failure.
 """
 from __future__ import annotations
 
@@ -30,6 +38,8 @@ STRUCTURED_HOOKS = ("init", "load_model", "read_input_data", "transform", "score
 OTHER_HOOKS = ("score_unstructured", "chat", "fit", "get_supported_llm_models")
 ALL_HOOKS = STRUCTURED_HOOKS + OTHER_HOOKS
 HOOK_FILE = "custom.py"
+#: each custom.py is executed as a fresh module named MODULE_PREFIX + a number
+MODULE_PREFIX = "drumnb_custom_"
 
 _counter = itertools.count(1)
 
@@ -43,6 +53,7 @@ class Hooks:
     module: types.ModuleType | None = None
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    task: type | None = None  # the CustomTask class of a custom task folder
 
     def get(self, name: str) -> Callable[..., Any] | None:
         return self.functions.get(name)
@@ -89,7 +100,7 @@ def folder_imports(code_dir: str) -> Iterator[None]:
             sys.path.remove(code_dir)
         for name in set(sys.modules) - before:
             path = getattr(sys.modules.get(name), "__file__", None)
-            if path and os.path.realpath(path).startswith(root + os.sep) and not name.startswith("drumnb_custom_"):
+            if path and os.path.realpath(path).startswith(root + os.sep) and not name.startswith(MODULE_PREFIX):
                 del sys.modules[name]
 
 
@@ -119,7 +130,7 @@ def load_python_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
     path = os.path.join(code_dir, filename)
     if not os.path.isfile(path):
         return Hooks()
-    name = f"drumnb_custom_{next(_counter)}"
+    name = f"{MODULE_PREFIX}{next(_counter)}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -139,6 +150,11 @@ def load_python_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
                             cause_type=type(exc).__name__,
                             hint=_import_hint(exc)) from exc
     hooks = Hooks(path=path, module=module)
+    from ..compat import tasks
+
+    task = tasks.task_class(module)
+    if task is not None:
+        return _task_hooks(hooks, task, filename)
     for attr, value in vars(module).items():
         if attr in ALL_HOOKS and callable(value):
             hooks.functions[attr] = value
@@ -146,6 +162,24 @@ def load_python_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
             miss = near_miss(attr)
             if miss and miss not in vars(module):
                 hooks.warnings.append(f"{filename} defines {attr!r}, which is not a hook; did you mean {miss!r}?")
+    return hooks
+
+
+def _task_hooks(hooks: Hooks, task: type, filename: str) -> Hooks:
+    from ..compat import tasks
+
+    try:
+        hooks.functions = tasks.task_hooks(task)
+    except TypeError as exc:
+        line = inspect.getsourcelines(task)[1] if hooks.path else None
+        raise HookLoadError("import", str(exc), file=hooks.path, line=line, cause_type="TypeError",
+                            hint="e.g. class CustomTask(RegressionEstimatorInterface), imported from "
+                                 "datarobot_drum.custom_task_interfaces") from None
+    hooks.task = task
+    ignored = [a for a, v in vars(hooks.module).items() if a in ALL_HOOKS and callable(v)]
+    if ignored:
+        hooks.warnings.append(f"{filename} defines class {tasks.CLASS_NAME}, so (as in DRUM) its hook "
+                              f"functions {ignored} are not used")
     return hooks
 
 
@@ -165,9 +199,12 @@ def call_hook(hooks: Hooks, name: str, *args: Any, required_result: bool = True,
     except Exception as exc:  # noqa: BLE001
         from .errors import DrumnbError
 
-        if isinstance(exc, DrumnbError):  # e.g. RuntimeParameters errors: already typed
-            raise
+        user_error = _user_http_error(exc)
+        if user_error is not None and not loading:  # CustomHTTPError: the client gets its status and message
+            raise user_error from (None if user_error is exc else exc)
         roots = [os.path.dirname(hooks.path)] if hooks.path else []
+        if isinstance(exc, DrumnbError) and user_error is None:  # e.g. RuntimeParameters errors: already typed
+            raise
         file, line = locate(exc, roots)
         raise error(name, str(exc) or type(exc).__name__, file=file or hooks.path, line=line,
                     cause_type=type(exc).__name__) from exc
@@ -178,24 +215,24 @@ def call_hook(hooks: Hooks, name: str, *args: Any, required_result: bool = True,
     return result
 
 
-# --- a stand-in for the public names of the datarobot_drum package -----------------------------
+# --- the datarobot_drum package, as hooks see it ----------------------------------------------
 
 def _install_drum_shim() -> bool:
-    """Make ``import datarobot_drum`` work for hooks, if DRUM is absent."""
+    """Make ``import datarobot_drum`` work for hooks, if DRUM is absent (drumnb.compat's stand-in)."""
     if "datarobot_drum" in sys.modules:
         return False
-    if importlib.util.find_spec("datarobot_drum") is not None:
-        return False
-    from . import params
+    from ..compat import install_datarobot_drum
 
-    pkg = types.ModuleType("datarobot_drum")
-    pkg.__drumnb_shim__ = True  # type: ignore[attr-defined]
-    pkg.__path__ = []  # a package, so that submodule imports resolve below
-    pkg.RuntimeParameters = params.RuntimeParameters  # type: ignore[attr-defined]
-    sub = types.ModuleType("datarobot_drum.runtime_parameters")
-    sub.__drumnb_shim__ = True  # type: ignore[attr-defined]
-    sub.RuntimeParameters = params.RuntimeParameters  # type: ignore[attr-defined]
-    pkg.runtime_parameters = sub  # type: ignore[attr-defined]
-    sys.modules["datarobot_drum"] = pkg
-    sys.modules["datarobot_drum.runtime_parameters"] = sub
-    return True
+    return install_datarobot_drum()
+
+
+def _user_http_error(exc: BaseException) -> Any:
+    """``exc`` as drumnb's CustomHTTPError if a hook raised one on purpose (the stand-in's, or DRUM's own)."""
+    from ..compat.datarobot_drum.drum.exceptions import BaseCustomUserError, CustomHTTPError
+
+    if isinstance(exc, BaseCustomUserError):
+        return exc
+    if any(k.__name__ == "BaseCustomUserError" for k in type(exc).__mro__):  # the real DRUM is installed
+        status = getattr(exc, "status_code", 400)
+        return CustomHTTPError(str(exc), status if isinstance(status, int) and 100 <= status <= 599 else 400)
+    return None

@@ -1,0 +1,1 @@
+"""``datarobot_drum.drum``: the exception classes and enumerations hooks use."""
