@@ -245,15 +245,31 @@ def test_metadata_errors_and_unknown_keys(tmp_path):
         drumnb.load_model(folder, "regression")
 
 
-def test_textgeneration_returns_one_text_column(tmp_path):
-    body = "return pd.DataFrame({'Predictions': ['echo: ' + str(p) for p in data['prompt']]})"
-    model = drumnb.load_model(scoring_folder(tmp_path, body), "textgeneration", target_name="completion")
-    out = model.predict(pd.DataFrame({"prompt": ["hi", "there"]}))
-    assert list(out.columns) == ["completion"]  # named by the target, as DRUM does
-    assert out["completion"].tolist() == ["echo: hi", "echo: there"]
-    unnamed = drumnb.load_model(scoring_folder(tmp_path, body, "u"), "textgeneration")
-    with pytest.raises(ConfigurationError, match="target name") as info:
-        unnamed.predict(pd.DataFrame({"prompt": ["hi"]}))
+@pytest.mark.parametrize("target_type", ["textgeneration", "vectordatabase", "agenticworkflow"])
+def test_text_outputs_are_picked_by_the_target_name_and_written_as_predictions(tmp_path, target_type):
+    """As DRUM 1.18.1 does: one column is the prediction whatever its name; of several, the target's."""
+    prompts = pd.DataFrame({"prompt": ["hi", "there"]})
+    cases = {
+        "return pd.DataFrame({'anything': ['echo: ' + p for p in data['prompt']]})": (["Predictions"], None),
+        "return pd.DataFrame({'extra': [1, 2], 'completion': ['a', 'b']})": (["Predictions", "extra"], None),
+        "return pd.DataFrame({'completion': [{'k': 1}, 'x']})": (["Predictions"], None),
+        "return pd.DataFrame({'Predictions': ['a', 'b'], 'extra': [1, 2]})": (None, "a 'completion' column"),
+        "return pd.DataFrame({'Predictions': ['a', 'b'], 'completion': ['a', 'b']})": (None, "unique columns"),
+    }
+    for i, (body, (columns, rule)) in enumerate(cases.items()):
+        model = drumnb.load_model(scoring_folder(tmp_path, body, f"m{i}"), target_type, target_name="completion")
+        if rule:
+            with pytest.raises(ContractError) as info:
+                model.predict(prompts)
+            assert info.value.rule == rule
+            continue
+        out = model.predict(prompts)
+        assert list(out.columns) == columns
+    assert out["Predictions"].tolist() == [{"k": 1}, "x"]  # values pass through, not cast
+    # DRUM refuses to load without TARGET_NAME; drumnb asks for it only when it must pick one column of several
+    unnamed = drumnb.load_model(scoring_folder(tmp_path, "return data.assign(x=1)", "u"), target_type)
+    with pytest.raises(ContractError, match="target name") as info:
+        unnamed.predict(prompts)
     assert "TARGET_NAME" in info.value.hint
 
 

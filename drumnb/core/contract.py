@@ -30,7 +30,9 @@ SUPPORTED = (REGRESSION, BINARY, MULTICLASS, ANOMALY, TRANSFORM, UNSTRUCTURED, T
 CLASSIFICATION = (BINARY, MULTICLASS)
 #: Target types whose models need class labels (one output column per label).
 LABELLED = (BINARY, MULTICLASS, MULTILABEL)
-#: Target types whose output column is named by the target name (TARGET_NAME / targetName), as DRUM does.
+#: Target types whose prediction is the hook's column named by the target name (TARGET_NAME), written as
+#: ``Predictions``, as DRUM does.  (DRUM also refuses to load them without TARGET_NAME; drumnb asks for it only
+#: when a hook returns more than one column, so that chat-only folders run without it.)
 NAMED_BY_TARGET = (TEXTGENERATION, VECTORDATABASE, AGENTICWORKFLOW)
 #: Target types that give one value per row.
 SINGLE_COLUMN = (REGRESSION, ANOMALY, GEOPOINT) + NAMED_BY_TARGET
@@ -61,18 +63,6 @@ class ModelConfig:
         if self.target_type in (MULTICLASS, MULTILABEL):
             return list(self.class_labels or [])
         return None
-
-    @property
-    def output_column(self) -> str:
-        """The one prediction column of a single-column target type: ``Predictions``, or the target name."""
-        if self.target_type in NAMED_BY_TARGET:
-            if not self.target_name:
-                raise ConfigurationError(f"a {self.target_type} model names its output column by the target name, "
-                                         "and none is given",
-                                         hint="set TARGET_NAME (or targetName in model-metadata.yaml), e.g. "
-                                              "TARGET_NAME=completion")
-            return self.target_name
-        return PRED_COLUMN
 
     def hook_kwargs(self) -> dict[str, Any]:
         return {"positive_class_label": self.positive_class_label,
@@ -269,7 +259,7 @@ def format_predictions(raw: Any, cfg: ModelConfig, *, classes: Sequence[Any] | N
     t = cfg.target_type
     if isinstance(raw, pd.DataFrame):
         if t in SINGLE_COLUMN and raw.shape[1] == 1:
-            return raw.set_axis([cfg.output_column], axis=1)
+            return raw.set_axis([PRED_COLUMN], axis=1)
         if t in CLASSIFICATION and classes is None and not isinstance(raw.columns, pd.RangeIndex):
             classes = list(raw.columns)
         raw = raw.to_numpy()
@@ -280,7 +270,7 @@ def format_predictions(raw: Any, cfg: ModelConfig, *, classes: Sequence[Any] | N
         if arr.ndim != 1:
             raise ContractError("one value per row", f"a {t} model must give one value per row; "
                                 f"{source} gave an array of shape {arr.shape}")
-        return pd.DataFrame({cfg.output_column: arr})
+        return pd.DataFrame({PRED_COLUMN: arr})
     if t in CLASSIFICATION or t == MULTILABEL:
         labels = cfg.labels or []
         if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1):
@@ -336,14 +326,12 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
                                 hint=f"return one probability column per label: {labels}")
         cols = [c for c in names if c in labels]
     else:
-        column = cfg.output_column
-        if column not in names and column != PRED_COLUMN and PRED_COLUMN in names:
-            pred = pred.rename(columns={PRED_COLUMN: column})  # the hook's 'Predictions', named by the target
-            names = [column if c == PRED_COLUMN else c for c in names]
-        if column not in names:
-            raise ContractError(f"a '{column}' column",
-                                f"a {t} model must return a '{column}' column; {source} returned {names}")
-        cols = [column]
+        if t in NAMED_BY_TARGET:
+            pred, names = _target_column(pred, names, cfg, source)
+        if PRED_COLUMN not in names:
+            raise ContractError(f"a '{PRED_COLUMN}' column",
+                                f"a {t} model must return a '{PRED_COLUMN}' column; {source} returned {names}")
+        cols = [PRED_COLUMN]
     extra = [c for c in names if c not in cols]
     out = pred[cols + extra] if (names[: len(cols)] != cols) else pred
     if t in SINGLE_COLUMN and t not in NUMERIC_SINGLE:
@@ -374,6 +362,29 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
                                 f"(first: {arr[i].sum():.6g})", row=_row(out, i),
                                 hint="return probabilities (e.g. apply softmax) with one column per label")
     return out
+
+
+def _target_column(pred: pd.DataFrame, names: list[str], cfg: ModelConfig,
+                   source: str) -> tuple[pd.DataFrame, list[str]]:
+    """textgeneration & co.: one column is the prediction whatever its name; of several, the one named by the
+    target name is (the rest are extra output).  It is written as ``Predictions``, as DRUM writes it."""
+    if len(names) == 1:
+        return pred.set_axis([PRED_COLUMN], axis=1), [PRED_COLUMN]
+    target = cfg.target_name
+    if not target:
+        raise ContractError("a target name", f"{source} returned columns {names}; with more than one column, the "
+                            "prediction is the column named by the target name, and none is given",
+                            hint="set TARGET_NAME (or targetName under inferenceModel in model-metadata.yaml)")
+    if target not in names:
+        raise ContractError(f"a '{target}' column", f"{source} returned columns {names}; with more than one column, "
+                            f"the prediction is the column named by the target name {target!r}",
+                            hint=f"name the prediction column {target!r}, or return that column alone")
+    if target != PRED_COLUMN and PRED_COLUMN in names:
+        raise ContractError("unique columns", f"{source} returned both {target!r} (the target) and "
+                            f"'{PRED_COLUMN}', which is what the target column is written as",
+                            hint=f"rename or drop the '{PRED_COLUMN}' column")
+    names = [PRED_COLUMN if c == target else c for c in names]
+    return pred.set_axis(names, axis=1), names
 
 
 def _check_rows(pred: Any, n_rows: int | None, source: str) -> None:
