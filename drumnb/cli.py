@@ -161,7 +161,7 @@ def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | No
 
 def cmd_score(args: argparse.Namespace) -> int:
     from .core import codecs
-    from .core.errors import ConfigurationError, InputError
+    from .core.errors import InputError, UsageError
 
     if args.engine == "dask":
         from . import dask as drumnb_dask
@@ -180,10 +180,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         _write(result.body, args.output)  # str: encoded in its charset; bytes: as they are
         return 0
     if args.keep_columns or args.scheduler or args.workers:
-        raise ConfigurationError("--keep-columns, --scheduler and --workers go with --engine dask",
+        raise UsageError("--keep-columns, --scheduler and --workers go with --engine dask",
                                  hint="add --engine dask (and --output DIR), or drop them")
     if args.content_type or args.query:
-        raise ConfigurationError("--content-type and --query are for unstructured models",
+        raise UsageError("--content-type and --query are for unstructured models",
                                  hint="add --target-type unstructured, or drop them")
     update, close = _progress(args)
     try:
@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         print(f"drumnb: error: {exc.render()}", file=sys.stderr)
-        return 1
+        return getattr(exc, "exit_code", 1)
     except KeyboardInterrupt:
         print("drumnb: interrupted", file=sys.stderr)
         return 130

@@ -86,7 +86,7 @@ def test_cli_new_model_then_score(tmp_path, cli):
     again = cli("new", "model", "--code-dir", str(folder))
     assert again.returncode == 1 and "not empty" in again.stderr.decode() and "--force" in again.stderr.decode()
     usage = cli("new", "model", "--language", "r", "--framework", "torch", "--code-dir", str(tmp_path / "x"))
-    assert usage.returncode == 1 and "--framework is for Python templates" in usage.stderr.decode()
+    assert usage.returncode == 2 and "--framework is for Python templates" in usage.stderr.decode()
 
 
 def test_no_build_and_errors(tmp_path):

@@ -160,6 +160,10 @@ def test_cli_table_and_usage(folder, data_file, cli):
     assert "drumnb perf-test" in out and "P99 ms" in out and "3 rows" in out
     assert "perf-test" in proc.stderr.decode()  # --verbose: the progress bar, on stderr
     usage = cli("perf-test", "--input", str(data_file))
-    assert usage.returncode == 1 and "needs --code-dir" in usage.stderr.decode()
+    assert usage.returncode == 2 and "needs --code-dir" in usage.stderr.decode()  # a usage error, as argparse's
+    drum_flags = cli("perf-test", "--code-dir", str(folder), "--input", str(data_file), "-s", "3", "-i", "2", "--json")
+    assert drum_flags.returncode == 0, drum_flags.stderr.decode()
+    cases = json.loads(drum_flags.stdout)["cases"]  # DRUM's --samples: one case of that many rows, --iterations times
+    assert [c["rows"] for c in cases] == [3] and cases[0]["requests"] == 2
     bad = cli("perf-test", "--code-dir", str(folder), "--input", str(data_file), "--sizes", "1,x")
     assert bad.returncode == 2 and "row counts" in bad.stderr.decode()

@@ -49,6 +49,12 @@ class ConfigurationError(DrumnbError):
     status = 400
 
 
+class UsageError(ConfigurationError):
+    """Flags that do not go together, or a missing one: the CLI exits 2 for it, as for any usage error."""
+
+    exit_code = 2
+
+
 class UnsupportedError(ConfigurationError):
     """A target type or feature drumnb does not (yet) run."""
 

@@ -109,9 +109,11 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
     g.add_argument("--in-server", action="store_true",
                    help="also report the model's own time per request, read from the server's /stats/")
     g.add_argument("--sizes", type=_sizes, default=None, help="rows per request (default 1,10,100,1000,100000)")
+    g.add_argument("-s", "--samples", type=_positive_int, default=None,
+                   help="DRUM's flag: one case of this many rows per request, instead of --sizes and the large file")
     g.add_argument("--large-file-mb", type=_non_negative, default=50.0,
                    help="size of the large-file case in MB (default 50; 0 leaves it out)")
-    g.add_argument("--requests", type=_positive_int, default=10,
+    g.add_argument("--requests", "-i", "--iterations", dest="requests", type=_positive_int, default=10,
                    help="requests per case (default 10; at most 5 above 1,000 rows and 3 above 10,000)")
     g.add_argument("--case-budget", type=_non_negative, default=60.0,
                    help="seconds after which a case sends no more requests (default 60)")
@@ -162,9 +164,9 @@ def cmd_new(args: argparse.Namespace) -> int:
     from .templates import new_model
 
     if args.framework and args.language != "python":
-        from ..core.errors import ConfigurationError
+        from ..core.errors import UsageError
 
-        raise ConfigurationError(f"--framework is for Python templates, not {args.language}",
+        raise UsageError(f"--framework is for Python templates, not {args.language}",
                                  hint="drop --framework, or use --language python")
     print(f"drumnb: writing a {args.language} template to {args.code_dir}"
           + (" (training the example model)" if args.build and args.language == "python" else ""), file=sys.stderr)
@@ -190,18 +192,19 @@ def cmd_validation(args: argparse.Namespace) -> int:
 
 
 def cmd_perf_test(args: argparse.Namespace) -> int:
-    from ..core.errors import ConfigurationError
+    from ..core.errors import UsageError
     from .perf import DEFAULT_SIZES, perf_test
 
     if not args.url and not args.code_dir:
-        raise ConfigurationError("perf-test needs --code-dir (a server is started for it) or --url (a running one)",
+        raise UsageError("perf-test needs --code-dir (a server is started for it) or --url (a running one)",
                                  hint="e.g. drumnb perf-test --code-dir my_model --input data.csv")
     kwargs = _load_kwargs(args)
     progress = args.progress
     if progress is None:
         progress = False if args.json else (args.verbose or sys.stderr.isatty())
     report = perf_test(None if args.url else args.code_dir, args.input, url=args.url, in_server=args.in_server,
-                       sizes=args.sizes or DEFAULT_SIZES, large_file_mb=args.large_file_mb, requests=args.requests,
+                       sizes=[args.samples] if args.samples else (args.sizes or DEFAULT_SIZES),
+                       large_file_mb=0.0 if args.samples else args.large_file_mb, requests=args.requests,
                        case_budget=args.case_budget, timeout=args.timeout, workers=args.max_workers,
                        progress=progress, **kwargs)
     if args.json:
