@@ -48,16 +48,20 @@ def as_custom_module(cls: type) -> Iterator[None]:
     """While pickling or unpickling a task of ``cls``, its folder module answers to the name ``custom``.
 
     drumnb loads each ``custom.py`` under a private module name; a task pickled by
-    ``drum fit`` refers to ``custom.CustomTask`` and one saved here must too.
+    ``drum fit`` refers to ``custom.CustomTask`` and one saved here must too.  The
+    helper modules ``custom.py`` imported from its folder (which drumnb forgets after
+    loading) are lent back under their names as well, so that the classes they
+    define pickle and unpickle as the very objects ``custom.py`` uses.
     """
     module = sys.modules.get(getattr(cls, "__module__", ""))
     if module is None or not module.__name__.startswith(MODULE_PREFIX):
         yield
         return
     with _lock:
-        previous = sys.modules.get(PICKLE_MODULE)
+        lent = {**getattr(module, "__drumnb_helpers__", {}), PICKLE_MODULE: module}
+        previous = {name: sys.modules.get(name) for name in lent}
         own = [c for c in vars(module).values() if inspect.isclass(c) and c.__module__ == module.__name__]
-        sys.modules[PICKLE_MODULE] = module
+        sys.modules.update(lent)
         for c in own:
             c.__module__ = PICKLE_MODULE
         try:
@@ -65,10 +69,11 @@ def as_custom_module(cls: type) -> Iterator[None]:
         finally:
             for c in own:
                 c.__module__ = module.__name__
-            if previous is None:
-                sys.modules.pop(PICKLE_MODULE, None)
-            else:
-                sys.modules[PICKLE_MODULE] = previous
+            for name, old in previous.items():
+                if old is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = old
 
 
 def load_secrets() -> dict[str, Any]:

@@ -87,8 +87,8 @@ def near_miss(name: str) -> str | None:
 
 
 @contextlib.contextmanager
-def folder_imports(code_dir: str) -> Iterator[None]:
-    """Let code in ``code_dir`` import its neighbours, then forget them."""
+def folder_imports(code_dir: str, dropped: dict[str, types.ModuleType] | None = None) -> Iterator[None]:
+    """Let code in ``code_dir`` import its neighbours, then forget them (into ``dropped``, if given)."""
     root = os.path.realpath(code_dir)
     before = set(sys.modules)
     sys.path.insert(0, code_dir)
@@ -101,7 +101,9 @@ def folder_imports(code_dir: str) -> Iterator[None]:
         for name in set(sys.modules) - before:
             path = getattr(sys.modules.get(name), "__file__", None)
             if path and os.path.realpath(path).startswith(root + os.sep) and not name.startswith(MODULE_PREFIX):
-                del sys.modules[name]
+                module = sys.modules.pop(name)
+                if dropped is not None:
+                    dropped[name] = module
 
 
 #: Hook files of other languages: file name -> "module:function" returning Hooks for a folder.
@@ -135,8 +137,10 @@ def load_python_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    helpers: dict[str, types.ModuleType] = {}
+    module.__drumnb_helpers__ = helpers  # type: ignore[attr-defined]  # the neighbours it imported (for pickling)
     try:
-        with folder_imports(code_dir):
+        with folder_imports(code_dir, helpers):
             spec.loader.exec_module(module)
     except BaseException as exc:  # noqa: BLE001 - any failure of user code becomes a typed error
         sys.modules.pop(name, None)
