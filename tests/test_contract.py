@@ -27,7 +27,7 @@ BINARY = dict(target_type="binary", positive_class_label="yes", negative_class_l
 
 @pytest.mark.parametrize("body,kwargs,rule", [
     ("return pd.DataFrame({'Predictions': [1.0] * (n + 1)})", {"target_type": "regression"}, "one prediction per row"),
-    ("return pd.DataFrame({'pred': [1.0] * n})", {"target_type": "regression"}, "a 'Predictions' column"),
+    ("return pd.DataFrame({'pred': [1.0] * n, 'x': 1})", {"target_type": "regression"}, "a 'Predictions' column"),
     ("return [1.0] * n", {"target_type": "regression"}, "a DataFrame"),
     ("return pd.DataFrame({'Predictions': ['a'] * n})", {"target_type": "regression"}, "numeric predictions"),
     ("return pd.DataFrame({'Predictions': [np.nan] * n})", {"target_type": "regression"}, "finite predictions"),
@@ -47,6 +47,12 @@ def test_each_contract_rule_violated_once(tmp_path, body, kwargs, rule):
     if rule not in ("one prediction per row", "a DataFrame", "a 'Predictions' column", "one column per class label",
                     "unique columns"):
         assert "offending row" in str(info.value)
+
+
+def test_one_regression_column_is_the_prediction_whatever_its_name(tmp_path):
+    out = drumnb.load_model(scoring_folder(tmp_path, "return pd.DataFrame({'a': [1.5] * n})"), "regression").predict(
+        frame(2))
+    assert out.to_dict("list") == {"Predictions": [1.5, 1.5]}  # as DRUM 1.18.1 writes it
 
 
 def test_float32_probabilities_within_tolerance_pass(tmp_path):

@@ -237,16 +237,16 @@ def test_binary_answers_keyed_by_labels(binary, folders):
     assert "extraModelOutput" not in r.json()
 
 
-def test_multiclass_in_the_label_order_given(start_server, folders):
+def test_multiclass_in_the_classifiers_order_as_drum_answers(start_server, folders):
     server = start_server(["-cd", str(folders["multiclass"]), "--target-type", "multiclass",
                            "--class-labels", "red", "green", "blue"])
     r = server.post("/predict/", files={"X": ("x.csv", csv_bytes(data(3, seed=9)))})
     assert r.status_code == 200, r.text
     for row in r.json()["predictions"]:
-        assert list(row) == ["red", "green", "blue"] and abs(sum(row.values()) - 1) < 1e-9
+        assert list(row) == ["blue", "green", "red"] and abs(sum(row.values()) - 1) < 1e-9  # classes_ order
     csv = read_csv(server.post("/predict/", data=csv_bytes(data(3, seed=9)),
                                headers={"Content-Type": "text/csv", "Accept": "text/csv"}).content)
-    assert list(csv.columns) == ["red", "green", "blue"]
+    assert list(csv.columns) == ["blue", "green", "red"]
 
 
 def test_extra_model_output_in_split_orient(hooks):
@@ -301,9 +301,9 @@ def test_wrong_columns_are_422_naming_them(reg):
 
 def test_route_that_does_not_fit_the_target_type_names_the_right_one(reg, transform):
     r = reg.post("/transform/", data=csv_bytes(data(2)), headers={"Content-Type": "text/csv"})
-    assert r.status_code == 400 and f"{PREFIX}/predict/" in r.json()["hint"]
+    assert r.status_code == 422 and f"{PREFIX}/predict/" in r.json()["hint"]  # DRUM: 422
     r = transform.post("/predict/", data=csv_bytes(data(2)), headers={"Content-Type": "text/csv"})
-    assert r.status_code == 400 and "/transform/" in r.json()["hint"]
+    assert r.status_code == 422 and "/transform/" in r.json()["hint"]
 
 
 def test_transform_x_and_y(transform, folders):
@@ -436,7 +436,7 @@ def test_unstructured_and_chat_routes_are_routed(reg, start_server, tmp_path):
     from fixtures import write_folder
 
     r = reg.post("/predictUnstructured/", data=b"hello")
-    assert r.status_code == 400 and "/predict/" in r.json()["hint"]
+    assert r.status_code == 422 and "/predict/" in r.json()["hint"]  # DRUM: 422
     r = reg.post("/v1/chat/completions/", json={"messages": []})
     assert r.status_code == 400 and "chat hook" in json.dumps(r.json())  # OpenAI's error shape on chat routes
     folder = write_folder(tmp_path, "echo", """
@@ -452,7 +452,7 @@ def test_unstructured_and_chat_routes_are_routed(reg, start_server, tmp_path):
         assert r.status_code == 200 and r.content == b"HELLO"
         assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
     r = server.post("/predict/", data=b"a\n1\n")
-    assert r.status_code == 400 and "/predictUnstructured/" in r.json()["hint"]
+    assert r.status_code == 422 and "/predictUnstructured/" in r.json()["hint"]
 
 
 def test_sigterm_stops_a_single_process_server_cleanly(start_server, folders):

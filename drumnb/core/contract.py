@@ -328,6 +328,8 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
     else:
         if t in NAMED_BY_TARGET:
             pred, names = _target_column(pred, names, cfg, source)
+        elif len(names) == 1 and names[0] != PRED_COLUMN:  # one column is the prediction whatever its name (DRUM)
+            pred, names = pred.set_axis([PRED_COLUMN], axis=1), [PRED_COLUMN]
         if PRED_COLUMN not in names:
             raise ContractError(f"a '{PRED_COLUMN}' column",
                                 f"a {t} model must return a '{PRED_COLUMN}' column; {source} returned {names}")

@@ -34,8 +34,9 @@ ENV_PREFIX = "MLOPS_RUNTIME_PARAM_"
 TYPES = ("string", "numeric", "boolean", "credential")
 
 
-class RuntimeParameterError(ConfigurationError):
-    """A runtime parameter is undefined, missing or of the wrong type."""
+class RuntimeParameterError(ConfigurationError, ValueError):
+    """A runtime parameter is undefined, missing or of the wrong type (a ValueError too, as DRUM raises:
+    hooks written ``except ValueError:`` keep working)."""
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, Any]:

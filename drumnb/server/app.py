@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from .. import __version__
@@ -35,31 +35,35 @@ from .options import DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 log = logging.getLogger("drumnb.server")
 
 VERSION_HEADER = "X-Drumnb-Version"
+#: The DRUM release whose behaviour drumnb follows, sent as DRUM sends its own version (and in /info/).
+DRUM_VERSION = "1.18.1"
+DRUM_VERSION_HEADER = "X-Drum-Version"
 REQUEST_ID_HEADER = "X-Request-ID"
 OK = {"message": "OK"}
-#: endpoint -> (path, methods); each is served at PREFIX + path, with and without the trailing slash.
-ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "root": ("/", ("GET",)),
-    "ping": ("/ping/", ("GET",)),
-    "health": ("/health/", ("GET",)),
-    "info": ("/info/", ("GET",)),
-    "stats": ("/stats/", ("GET",)),
-    "capabilities": ("/capabilities/", ("GET",)),
-    "openapi": ("/openapi.json", ("GET",)),
-    "metrics": ("/metrics", ("GET",)),
-    "predict": ("/predict/", ("POST",)),
-    "predictions": ("/predictions/", ("POST",)),
-    "transform": ("/transform/", ("POST",)),
-    "predict_unstructured": ("/predictUnstructured/", ("POST",)),
-    "predictions_unstructured": ("/predictionsUnstructured/", ("POST",)),
-    "chat": ("/chat/completions/", ("POST",)),
-    "chat_v1": ("/v1/chat/completions/", ("POST",)),
-    "models": ("/v1/models/", ("GET",)),
+#: The blueprint DRUM's routes live in: ``custom_flask.py`` extensions name endpoints as ``model_api.ping``.
+BLUEPRINT = "model_api"
+#: endpoint (DRUM's names) -> (paths, methods); each path is served under URL_PREFIX, with and without its
+#: trailing slash.
+ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ping": (("/", "/ping/"), ("GET",)),
+    "health": (("/health/",), ("GET",)),
+    "info": (("/info/",), ("GET",)),
+    "stats": (("/stats/",), ("GET",)),
+    "capabilities": (("/capabilities/",), ("GET",)),
+    "openapi": (("/openapi.json",), ("GET",)),
+    "metrics": (("/metrics",), ("GET",)),
+    "predict": (("/predict/", "/predictions/", "/invocations"), ("POST",)),
+    "transform": (("/transform/",), ("POST",)),
+    "predict_unstructured": (("/predictUnstructured/", "/predictionsUnstructured/"), ("POST",)),
+    "chat": (("/chat/completions", "/v1/chat/completions"), ("POST",)),
+    "get_supported_llm_models": (("/models", "/v1/models"), ("GET",)),
 }
 
 
 #: Endpoints OpenAI clients call: their errors take OpenAI's shape, {"error": {...}}.
-CHAT_ENDPOINTS = ("chat", "chat_v1", "models")
+CHAT_ENDPOINTS = tuple(f"{BLUEPRINT}.{name}" for name in ("chat", "get_supported_llm_models"))
+#: Endpoints whose JSON answer ends without a newline (DRUM's prediction bodies); every other JSON body ends with one.
+PREDICTION_ENDPOINTS = (f"{BLUEPRINT}.predict",)
 #: Hooks called per request: a model with any of them has its calls run one at a time.
 PER_REQUEST_HOOKS = ("read_input_data", "transform", "score", "post_process", "score_unstructured", "chat")
 #: Built-in predictors whose predict may run on several threads at once.
@@ -123,7 +127,8 @@ class ModelServer:
 
     @staticmethod
     def json(body: Any, status: int = 200) -> Response:
-        return Response(payloads.dumps(body), status, mimetype=payloads.JSON)
+        """A JSON answer ending with a newline, as DRUM's are (prediction bodies excepted)."""
+        return Response(payloads.dumps(body) + b"\n", status, mimetype=payloads.JSON)
 
     # --- GET routes ----------------------------------------------------------------------------
     def ok(self) -> Response:
@@ -133,7 +138,7 @@ class ModelServer:
     def info(self) -> Response:
         model = self.loaded()
         info = dict(model.info)
-        info.update(drumServer=self.server_name, drumVersion=__version__, urlPrefix=self.url_prefix,
+        info.update(drumServer=self.server_name, drumVersion=DRUM_VERSION, urlPrefix=self.url_prefix,
                     maxRequestSize=_current_limit())
         return self.json(dict(sorted(info.items())))
 
@@ -189,25 +194,26 @@ class ModelServer:
         model = self.loaded()
         target = model.target_type
         if target == TRANSFORM:
-            raise ConfigurationError("this is a transform model: it answers POST /transform/, not /predict/",
-                                     hint=f"POST the data to {self.url_prefix}/transform/")
+            raise WrongRoute("this is a transform model: it answers POST /transform/, not /predict/",
+                             hint=f"POST the data to {self.url_prefix}/transform/")
         if target == UNSTRUCTURED:
-            raise ConfigurationError("this is an unstructured model: it answers POST /predictUnstructured/",
-                                     hint=f"POST the data to {self.url_prefix}/predictUnstructured/")
+            raise WrongRoute("this is an unstructured model: it answers POST /predictUnstructured/",
+                             hint=f"POST the data to {self.url_prefix}/predictUnstructured/")
         accept = payloads.negotiate(request.headers.get("Accept"), request.accept_mimetypes)
         result = self._score(model, payloads.read_payload(request))
         if accept == payloads.JSON:
             labels = model.config.labels
             columns = list(result.columns[:len(labels)]) if labels else list(result.columns[:1])
-            return self.json(payloads.predictions_json(result, columns, labels is not None))
+            body = payloads.predictions_json(result, columns, labels is not None)
+            return Response(payloads.dumps(body), 200, mimetype=payloads.JSON)  # no newline, as DRUM's
         return Response(payloads.encode_frame(result, accept), 200, mimetype=accept)
 
     def transform(self) -> Response:
         model = self.loaded()
         if model.target_type != TRANSFORM:
             route = "/predictUnstructured/" if model.target_type == UNSTRUCTURED else "/predict/"
-            raise ConfigurationError(f"this is a {model.target_type} model: /transform/ serves transform models",
-                                     hint=f"POST the data to {self.url_prefix}{route}")
+            raise WrongRoute(f"this is a {model.target_type} model: /transform/ serves transform models",
+                             hint=f"POST the data to {self.url_prefix}{route}")
         payload = payloads.read_payload(request)
         y_payload = payloads.read_payload(request, "y", required=False)
         result = self._score(model, payload)
@@ -230,16 +236,18 @@ class ModelServer:
     # --- per request ---------------------------------------------------------------------------
     def before(self) -> None:
         g.drumnb_started = time.perf_counter()
+        payloads.bound_body(request.environ, request.max_content_length)  # chunked bodies: 413 over the limit
 
     def after(self, response: Response) -> Response:
         rid = request.headers.get(REQUEST_ID_HEADER, "")
         if not (0 < len(rid) <= 128 and rid.isprintable()):
             rid = uuid.uuid4().hex
         response.headers[VERSION_HEADER] = __version__
+        response.headers[DRUM_VERSION_HEADER] = DRUM_VERSION
         response.headers[REQUEST_ID_HEADER] = rid
         started = g.get("drumnb_started")
         if started is not None:
-            self.metrics.observe_request(request.endpoint or "unknown", request.method, response.status_code,
+            self.metrics.observe_request(_route(), request.method, response.status_code,
                                          time.perf_counter() - started)
         return response
 
@@ -251,7 +259,7 @@ class ModelServer:
             status, body = exc.code or 500, _http_error_body(exc, self.url_prefix)
             headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
         elif isinstance(exc, DrumnbError):
-            status, body, headers = exc.status, exc.to_dict(), {}
+            status, body, headers = exc.status, exc.to_dict(), dict(getattr(exc, "http_headers", None) or {})
             level = logging.WARNING if status >= 500 else logging.INFO
             log.log(level, "%s %s -> %d: %s", request.method, request.path, status, exc.message)
         else:
@@ -259,7 +267,7 @@ class ModelServer:
             status, headers = 500, {}
             body = {"message": f"ERROR: internal error of drumnb: {type(exc).__name__}: {exc}",
                     "error": type(exc).__name__}
-        self.metrics.observe_error(request.endpoint or "unknown", type(exc).__name__)
+        self.metrics.observe_error(_route(), type(exc).__name__)
         if request.endpoint in CHAT_ENDPOINTS:  # OpenAI clients read {"error": {...}}
             body = {"error": {"message": body.get("message", "").removeprefix("ERROR: "),
                               "type": "invalid_request_error" if status < 500 else "server_error",
@@ -267,6 +275,17 @@ class ModelServer:
         response = self.json(body, status)
         response.headers.update(headers)
         return response
+
+
+def _route() -> str:
+    """The endpoint's name without the blueprint (metrics labels)."""
+    return (request.endpoint or "unknown").removeprefix(BLUEPRINT + ".")
+
+
+class WrongRoute(ConfigurationError):
+    """A route that does not serve this model's target type (DRUM answers 422)."""
+
+    status = 422
 
 
 def _current_limit() -> int | None:
@@ -282,7 +301,7 @@ def _rows(result: Any) -> int | None:
 
 def _http_error_body(exc: HTTPException, prefix: str) -> dict[str, Any]:
     if exc.code == 404:
-        paths = ", ".join(prefix + path for path, _ in ROUTES.values())
+        paths = ", ".join(prefix + path for paths, _ in ROUTES.values() for path in paths)
         return {"message": f"ERROR: no route {request.method} {request.path}", "hint": f"routes: {paths}"}
     if exc.code == 405:
         allowed = ", ".join(m for m in getattr(exc, "valid_methods", None) or () if m not in ("HEAD", "OPTIONS"))
@@ -337,14 +356,16 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
     server = ModelServer(model, error, url_prefix=prefix, server_name=server_name, multiprocess=multiprocess,
                          process_root=process_root, serialize=serialize)
     app.extensions["drumnb"] = server
-    views = {"root": server.ok, "ping": server.ok, "health": server.ok, "info": server.info,
-             "stats": server.stats, "capabilities": server.capabilities, "openapi": server.openapi,
-             "metrics": server.prometheus, "predict": server.predict, "predictions": server.predict,
-             "transform": server.transform, "predict_unstructured": server.unstructured,
-             "predictions_unstructured": server.unstructured, "chat": server.chat, "chat_v1": server.chat,
-             "models": server.models}
-    for endpoint, (path, methods) in ROUTES.items():
-        app.add_url_rule(prefix + path, endpoint, views[endpoint], methods=list(methods))
+    views = {"ping": server.ok, "health": server.ok, "info": server.info, "stats": server.stats,
+             "capabilities": server.capabilities, "openapi": server.openapi, "metrics": server.prometheus,
+             "predict": server.predict, "transform": server.transform, "predict_unstructured": server.unstructured,
+             "chat": server.chat, "get_supported_llm_models": server.models}
+    routes = Blueprint(BLUEPRINT, __name__)
+    for endpoint, (paths, methods) in ROUTES.items():
+        for path in paths:
+            routes.add_url_rule(prefix + path, endpoint, views[endpoint], methods=list(methods),
+                                strict_slashes=False)
+    app.register_blueprint(routes)
     app.before_request(server.before)
     app.after_request(server.after)
     app.register_error_handler(Exception, server.handle_error)

@@ -26,7 +26,8 @@ def unstructured(model: Any, request: Any, call: Callable[..., Any]) -> Response
     """``/predictUnstructured/``: the raw body and its headers to ``model.predict_unstructured``."""
     if model.target_type != "unstructured":
         raise ConfigurationError(f"this is a {model.target_type} model; /predictUnstructured/ serves "
-                                 "unstructured models", hint="POST the data to /predict/ instead")
+                                 "unstructured models", hint="POST the data to /predict/ instead",
+                                 status=422)  # DRUM's status for a route of another target type
     _missing(model, "predict_unstructured", "unstructured scoring")
     result = call(model.predict_unstructured, request.get_data(cache=False), content_type=request.content_type,
                   query=request.query_string.decode("utf-8", "replace"), headers=dict(request.headers))

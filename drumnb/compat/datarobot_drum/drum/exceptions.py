@@ -66,6 +66,8 @@ class BaseCustomUserError(DrumnbError):
     """An error a model author raises on purpose: its message reaches the client as it is."""
 
     status = 400
+    #: DRUM marks these answers so that a client can tell the author's error from the server's.
+    http_headers = {"X-Drum-User-Http-Error": "true"}
 
     def to_dict(self) -> dict[str, Any]:
         return {"message": self.message}
