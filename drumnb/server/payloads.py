@@ -9,6 +9,7 @@ JSON (``{"predictions": [...]}`` at full float precision, plus
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -55,6 +56,30 @@ def _format_of(filename: str | None) -> str | None:
 
 def _lines(raw: bytes) -> list[str]:
     return [line.strip() for line in raw.decode("utf-8").splitlines() if line.strip()]
+
+
+def bound_body(environ: dict, limit: int | None) -> None:
+    """Read a body sent without ``Content-Length`` (``Transfer-Encoding: chunked``) whole, before anything
+    parses it: over ``limit`` bytes it is refused (413, nothing of it scored); within, the rest of the app
+    sees an ordinary body of known length.  werkzeug's ``MAX_CONTENT_LENGTH`` checks only ``Content-Length``
+    and would cut a chunked body at the limit."""
+    if (limit is None or environ.get("CONTENT_LENGTH")
+            or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower()):
+        return
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    stream, parts, size = environ["wsgi.input"], [], 0
+    while True:
+        part = stream.read(min(1 << 16, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise RequestEntityTooLarge()
+    body = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def read_payload(request: Any, field: str = FIELD, *, required: bool = True) -> Payload | None:
