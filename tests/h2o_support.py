@@ -2,6 +2,12 @@
 
 H2O takes about 30 s to start and train, so test modules start it in the background and wait for it
 only when a test needs the models; the script shuts its H2O cluster down itself.
+
+For each model ``{kind}_h2o.csv`` holds H2O's own predictions on ``test.csv``; ``{kind}_no_x2_h2o.csv``
+on the same rows without the column ``x2``, ``{kind}_na_x2_h2o.csv`` and ``{kind}_na_color_h2o.csv``
+with that column set to NA in every row.  With ``xgboost=True`` the script also trains H2O XGBoost
+models (``xgb_{kind}/`` MOJOs, ``xgb_{kind}*_h2o.csv``) and downloads the plain ``h2o-genmodel.jar``
+the cluster serves (``genmodel/h2o-genmodel.jar``, without the XGBoost extension).
 """
 from __future__ import annotations
 
@@ -15,9 +21,9 @@ from typing import IO
 TRAIN_H2O = r'''
 import os, sys, time
 import numpy as np, pandas as pd
-out, port = sys.argv[1], int(sys.argv[2])
+out, port, with_xgboost = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "xgboost"
 import h2o
-from h2o.estimators import H2OGradientBoostingEstimator
+from h2o.estimators import H2OGradientBoostingEstimator, H2OXGBoostEstimator
 h2o.init(ip="127.0.0.1", port=port, nthreads=1, max_mem_size="768M", verbose=False)
 h2o.no_progress()
 try:
@@ -38,8 +44,19 @@ try:
     test.loc[0, "color"] = "purple"  # a level the model never saw
     test.loc[1, ["x1", "x2"]] = np.nan
     test.loc[2, ["x1", "x2", "color"]] = np.nan
-    test.to_csv(os.path.join(out, "test.csv"), index=False)
-    tfr = h2o.upload_file(os.path.join(out, "test.csv"), col_types={"x1": "numeric", "x2": "numeric", "color": "enum"})
+    feature_types = {"x1": "numeric", "x2": "numeric", "color": "enum"}
+    frames = {"": test, "_no_x2": test.drop(columns=["x2"]), "_na_x2": test.assign(x2=np.nan),
+              "_na_color": test.assign(color=np.nan)}
+    tfrs = {}
+    for suffix, frame in frames.items():
+        path = os.path.join(out, f"test{suffix}.csv")
+        frame.to_csv(path, index=False)
+        tfrs[suffix] = h2o.upload_file(path, col_types={c: feature_types[c] for c in frame.columns})
+
+    def predictions(m, prefix):
+        for suffix, tfr in tfrs.items():
+            m.predict(tfr).as_data_frame().to_csv(os.path.join(out, f"{prefix}{suffix}_h2o.csv"), index=False)
+
     for kind in ["reg", "bin", "multi"]:
         m = H2OGradientBoostingEstimator(ntrees=10, max_depth=3, seed=1, model_id=f"gbm_{kind}")
         m.train(x=["x1", "x2", "color"], y=kind, training_frame=fr)
@@ -47,7 +64,17 @@ try:
             os.makedirs(os.path.join(out, f"{fmt}_{kind}"), exist_ok=True)
         m.download_mojo(path=os.path.join(out, f"mojo_{kind}"))
         m.download_pojo(path=os.path.join(out, f"pojo_{kind}"), get_genmodel_jar=False)
-        m.predict(tfr).as_data_frame().to_csv(os.path.join(out, f"{kind}_h2o.csv"), index=False)
+        predictions(m, kind)
+    if with_xgboost:
+        for kind in ["reg", "bin", "multi"]:
+            m = H2OXGBoostEstimator(ntrees=10, max_depth=3, seed=1, model_id=f"xgb_{kind}")
+            m.train(x=["x1", "x2", "color"], y=kind, training_frame=fr)
+            os.makedirs(os.path.join(out, f"xgb_{kind}"), exist_ok=True)
+            m.download_mojo(path=os.path.join(out, f"xgb_{kind}"))
+            predictions(m, f"xgb_{kind}")
+        os.makedirs(os.path.join(out, "genmodel"), exist_ok=True)
+        m.download_mojo(path=os.path.join(out, "genmodel"), get_genmodel_jar=True, genmodel_name="h2o-genmodel.jar")
+        os.remove(os.path.join(out, "genmodel", "xgb_multi.zip"))
 finally:
     h2o.cluster().shutdown()
 print("trained")
@@ -68,11 +95,13 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair for H2O")
 
 
-def start_training(out: Path, env: dict, log_name: str = "train.log") -> tuple[subprocess.Popen, IO[str]]:
+def start_training(out: Path, env: dict, log_name: str = "train.log", *,
+                   xgboost: bool = False) -> tuple[subprocess.Popen, IO[str]]:
     """Start ``TRAIN_H2O`` writing its models into ``out``; returns the process and its open log."""
     (out / "train_h2o.py").write_text(TRAIN_H2O)
     log = open(out / log_name, "w+")
-    proc = subprocess.Popen([sys.executable, str(out / "train_h2o.py"), str(out), str(free_port_pair())],
+    proc = subprocess.Popen([sys.executable, str(out / "train_h2o.py"), str(out), str(free_port_pair()),
+                             "xgboost" if xgboost else "gbm"],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env)
     return proc, log
 

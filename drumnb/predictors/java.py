@@ -26,6 +26,7 @@ the JVM after R works.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -210,6 +211,17 @@ def genmodel_jar() -> str:
                                       "DRUMNB_H2O_GENMODEL_JAR to an h2o-genmodel.jar")
 
 
+def extra_classpath() -> list[str]:
+    """``DRUMNB_JAVA_CLASSPATH``: jars or class folders added to the H2O and jar class loaders."""
+    raw = os.environ.get("DRUMNB_JAVA_CLASSPATH", "")
+    paths = [os.path.realpath(os.path.expanduser(p)) for p in raw.split(os.pathsep) if p.strip()]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise JavaRuntimeUnavailable(f"DRUMNB_JAVA_CLASSPATH names missing file(s): {missing}",
+                                     hint=f"list existing jars or class folders, separated by {os.pathsep!r}")
+    return paths
+
+
 def _compile(sources: dict[str, str], classpath: list[str], key_extra: str = "") -> str:
     """Compile ``{relative path: source}`` into a cached class folder; returns the folder."""
     jc = javac()
@@ -321,9 +333,23 @@ def h2o_loader() -> Any:
         if "h2o_loader" not in _state:
             jar = genmodel_jar()
             helper = _compile({"drumnb/H2OScorer.java": _H2O_SCORER}, [jar], key_extra=os.path.realpath(jar))
-            _state["h2o_loader"] = _url_loader([jar, helper])
+            _state["h2o_loader"] = _url_loader([jar, *extra_classpath(), helper])
             _state["h2o_jar"] = jar
         return _state["h2o_loader"]
+
+
+@contextlib.contextmanager
+def _context_loader(loader: Any):
+    """Make ``loader`` the thread's context class loader: genmodel finds its extensions (the XGBoost MOJO
+    reader) through ``ServiceLoader``, which looks there."""
+    jpype = jvm()
+    thread = jpype.JClass("java.lang.Thread").currentThread()
+    before = thread.getContextClassLoader()
+    thread.setContextClassLoader(loader)
+    try:
+        yield
+    finally:
+        thread.setContextClassLoader(before)
 
 
 def row_scorer() -> Any:
@@ -389,6 +415,58 @@ def _java_columns(data: pd.DataFrame, names: list[str], categorical: set[str]) -
     return jpype.JArray(JString)(names), jpype.JArray(jpype.JObject)(cols)
 
 
+# --- H2O MOJO details ------------------------------------------------------------------------------
+
+#: genmodel extensions by MOJO algorithm: the Maven artifact holding each one's MOJO reader
+_EXTENSIONS = {"xgboost": "ai.h2o:h2o-genmodel-ext-xgboost"}
+
+
+def mojo_info(path: str) -> dict[str, str]:
+    """The ``[info]`` section of a MOJO zip's ``model.ini`` (empty if it has none)."""
+    out: dict[str, str] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            text = zf.read("model.ini").decode("utf-8", errors="replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return out
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section == "info" and "=" in line:
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _missing_extension(path: str, java_message: str) -> ArtifactError:
+    info = mojo_info(path)
+    algo = info.get("algorithm") or info.get("algo") or "?"
+    artifact = _EXTENSIONS.get(info.get("algo", "").lower())
+    jar_name = f"{artifact.rpartition(':')[2]}.jar" if artifact else "the-extension.jar"
+    jar = os.path.basename(_state.get("h2o_jar", "?"))
+    return ArtifactError(
+        f"{os.path.basename(path)} is an H2O {algo} MOJO: reading it needs genmodel's {algo} extension"
+        + (f" ({artifact})" if artifact else "") + f", which is not on the class path (genmodel jar {jar}"
+        + (", DRUMNB_JAVA_CLASSPATH" if os.environ.get("DRUMNB_JAVA_CLASSPATH") else "") + ")"
+        + ("" if artifact else f"; Java said: {java_message}"),
+        hint=f"add the extension jar with DRUMNB_JAVA_CLASSPATH=/path/to/{jar_name}, or point "
+             "DRUMNB_H2O_GENMODEL_JAR at a genmodel jar that includes it (h2o==3.46.0.11's h2o.jar, used when "
+             "that variable is unset, and the h2o-genmodel.jar its cluster serves both include XGBoost's)")
+
+
+def _warn_missing(model: "H2OModel", missing: list[str]) -> None:
+    """Say once per model and set of columns that they are scored as missing (H2O warns the same way)."""
+    key = tuple(missing)
+    with _LOCK:
+        if key in model.warned:
+            return
+        model.warned.add(key)
+    log.warning("the input lacks column(s) %s of the H2O model %s: scored as missing (NA) in every row, as H2O "
+                "does", missing, os.path.basename(model.path))
+
+
 # --- models -------------------------------------------------------------------------------------
 
 @dataclass
@@ -401,6 +479,7 @@ class H2OModel:
     category: str
     labels: list[str] | None
     scorer: Any = None
+    warned: set[tuple[str, ...]] = field(default_factory=set)
 
     def __repr__(self) -> str:
         return f"<H2O {self.kind} {os.path.basename(self.path)} {self.category}>"
@@ -472,8 +551,16 @@ class JavaPredictor(Predictor):
 
     def _load_mojo(self, path: str) -> H2OModel:
         jpype = jvm()
-        MojoModel = jpype.JClass("hex.genmodel.MojoModel", loader=h2o_loader())
-        return self._wrap("mojo", path, MojoModel.load(os.path.realpath(path)))
+        loader = h2o_loader()
+        MojoModel = jpype.JClass("hex.genmodel.MojoModel", loader=loader)
+        try:
+            with _context_loader(loader):
+                genmodel = MojoModel.load(os.path.realpath(path))
+        except Exception as exc:  # noqa: BLE001
+            if _is_java_exception(exc) and "not supported by this version of h2o-genmodel" in _java_message(exc):
+                raise _missing_extension(path, _java_message(exc)) from None
+            raise
+        return self._wrap("mojo", path, genmodel)
 
     def _load_pojo(self, path: str) -> H2OModel:
         cls_name = os.path.splitext(os.path.basename(path))[0]
@@ -492,7 +579,7 @@ class JavaPredictor(Predictor):
     # jars ------------------------------------------------------------------------------------
     def _load_jar(self, path: str) -> JarModel:
         jpype = jvm()
-        loader = _url_loader([os.path.realpath(path)])
+        loader = _url_loader([os.path.realpath(path), *extra_classpath()])
         Class = jpype.JClass("java.lang.Class")
 
         def find(name: str) -> Any:
@@ -595,7 +682,15 @@ class JavaPredictor(Predictor):
             raise ArtifactError(f"the H2O model {os.path.basename(model.path)} is a {model.category} classifier",
                                 hint=f"score it as binary or multiclass with labels {model.labels}")
         k = len(model.labels) if model.labels else 1
-        names, cols = _java_columns(data, model.features, model.categorical)
+        have = {str(c): c for c in data.columns}
+        present = [f for f in model.features if f in have]
+        if not present:
+            raise InputError(f"the input has none of the columns the H2O model {os.path.basename(model.path)} was "
+                             f"trained on: {model.features[:20]}", hint="send a header row with those column names")
+        if len(present) < len(model.features):
+            _warn_missing(model, [f for f in model.features if f not in have])
+        data = data[[have[f] for f in present]].set_axis(present, axis=1)
+        names, cols = _java_columns(data, present, model.categorical)  # an absent column is missing in every row
         out = np.array(model.scorer.score(model.wrapper, names, cols, n, k), dtype="float64")
         if model.labels:
             return out.reshape(n, k), model.labels
@@ -620,7 +715,7 @@ class JavaPredictor(Predictor):
 
     def expected_columns(self, model: Any) -> list[str] | None:
         if isinstance(model, H2OModel):
-            return list(model.features)
+            return None  # H2O scores an absent column as missing: _predict_h2o selects the features itself
         if isinstance(model, JarModel) and model.features:
             return list(model.features)
         return None
