@@ -131,6 +131,10 @@ class Model:
                                                                    for e in s.extensions})) +
                          ") or define load_model(code_dir) in custom.py")
         self.hooks, self.model, self.predictor, self.artifact = hooks, model, predictor, artifact
+        t = self.config.target_type
+        if (predictor is not None and not any(h in hooks for h in ("score", "chat")) and t != UNSTRUCTURED
+                and not (t == TRANSFORM and "transform" in hooks)):
+            predictor.check(model, self.config)  # a model that loads but cannot predict is a load error
         self._check_classes()
         self._score_kwargs = (accepted_kwargs(hooks.functions["score"], self.config.hook_kwargs())
                               if "score" in hooks else {})
@@ -400,7 +404,7 @@ class Model:
             "artifact": os.path.basename(self.artifact) if self.artifact else None,
             "hooks": self.hooks.names,
             "drumnbVersion": __version__,
-            "modelMetadata": self.metadata.raw,
+            "modelMetadata": self.metadata.raw if self.metadata.path else None,
             "loadSeconds": round(self.load_seconds, 4),
         }
         if cfg.target_type == contract.BINARY:

@@ -135,6 +135,13 @@ class Predictor:
     def expected_columns(self, model: Any) -> list[str] | None:
         return None
 
+    def drum_name(self, model: Any) -> str:
+        """The predictor's name as DRUM's ``/info/`` gives it (``scikit-learn``, ``xgboost``, ``torch``, ...)."""
+        return self.name
+
+    def check(self, model: Any, config: Any) -> None:
+        """Raise :class:`ArtifactError` now when ``model`` loaded but cannot be scored as ``config`` asks."""
+
     def classes(self, model: Any) -> Sequence[Any] | None:
         """The classes a classifier was trained on, in its output order (None when the model does not say)."""
         return None

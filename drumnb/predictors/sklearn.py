@@ -56,6 +56,20 @@ class PicklePredictor(Predictor):
             return super().transform(model, data)
         return model.transform(data)
 
+    def drum_name(self, model: Any) -> str:
+        return "xgboost" if type(model).__module__.startswith("xgboost") else "scikit-learn"
+
+    def check(self, model: Any, config: Any) -> None:
+        if _is_booster(model):
+            return
+        method = "transform" if config.target_type == "transform" else (
+            "predict_proba" if config.target_type in LABELLED else "predict")
+        if not callable(getattr(model, method, None)):
+            raise ArtifactError(f"the pickled {type(model).__name__} has no {method}(), so it cannot be scored as "
+                                f"{config.target_type}",
+                                hint="pickle the fitted estimator itself, or define load_model / score hooks in "
+                                     "custom.py")
+
     def classes(self, model: Any) -> Any:
         if _is_booster(model) or not callable(getattr(model, "predict_proba", None)):
             return None

@@ -26,11 +26,12 @@ from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from .. import __version__
+from ..core import codecs
 from ..core.contract import TRANSFORM, UNSTRUCTURED
 from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
 from . import delegates, payloads
 from .metrics import Metrics
-from .options import DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
+from .options import DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 
 log = logging.getLogger("drumnb.server")
 
@@ -117,6 +118,7 @@ class ModelServer:
         self.call = ModelCalls(needs_serializing(model) if serialize == "auto" else bool(serialize))
         self.metrics = Metrics(multiprocess=multiprocess)
         self._openapi: bytes | None = None
+        self.limits = codecs.Limits()
 
     # --- helpers -------------------------------------------------------------------------------
     def loaded(self) -> Any:
@@ -138,8 +140,12 @@ class ModelServer:
     def info(self) -> Response:
         model = self.loaded()
         info = dict(model.info)
-        info.update(drumServer=self.server_name, drumVersion=DRUM_VERSION, urlPrefix=self.url_prefix,
-                    maxRequestSize=_current_limit())
+        predictor = getattr(model, "predictor", None)
+        info.update(drumServer=self.server_name, drumVersion=DRUM_VERSION, drumnbVersion=__version__,
+                    urlPrefix=self.url_prefix, maxRequestSize=_current_limit(),
+                    # DRUM's spelling: predictor names as its frameworks are named, languages in lower case
+                    predictor=predictor.drum_name(model.model) if predictor is not None else None,
+                    language=str(info.get("language") or "python").lower())
         return self.json(dict(sorted(info.items())))
 
     def stats(self) -> Response:
@@ -185,8 +191,8 @@ class ModelServer:
     # --- scoring -------------------------------------------------------------------------------
     def _score(self, model: Any, payload: payloads.Payload) -> Any:
         started = time.perf_counter()
-        result = self.call(model.predict, payload.data, format=payload.format, content_type=payload.content_type,
-                           sparse_column_names=payload.sparse_columns)
+        result = self.call(self._limited, model.predict, payload.data, format=payload.format,
+                           content_type=payload.content_type, sparse_column_names=payload.sparse_columns)
         self.metrics.observe_predict(time.perf_counter() - started, _rows(result))
         return result
 
@@ -219,9 +225,8 @@ class ModelServer:
         result = self._score(model, payload)
         y = None
         if y_payload is not None and y_payload.data.strip():
-            from ..core import codecs
-
-            y = codecs.read_frame(y_payload.data, format=y_payload.format, content_type=y_payload.content_type)
+            y = self._limited(codecs.read_frame, y_payload.data, format=y_payload.format,
+                              content_type=y_payload.content_type)
         return self.json(payloads.transform_json(result, y))
 
     def unstructured(self) -> Response:
@@ -233,18 +238,27 @@ class ModelServer:
     def models(self) -> Response:
         return delegates.models(self.loaded())
 
+    def _limited(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn`` with this server's payload limits (columns, cells) on the thread that parses."""
+        with codecs.limits(self.limits):
+            return fn(*args, **kwargs)
+
     # --- per request ---------------------------------------------------------------------------
     def before(self) -> None:
         g.drumnb_started = time.perf_counter()
         payloads.bound_body(request.environ, request.max_content_length)  # chunked bodies: 413 over the limit
 
-    def after(self, response: Response) -> Response:
-        rid = request.headers.get(REQUEST_ID_HEADER, "")
+    @staticmethod
+    def stamp_headers(request_id: str | None) -> list[tuple[str, str]]:
+        """The headers every answer carries (Flask's and the fast path's): versions, the request's id."""
+        rid = request_id or ""
         if not (0 < len(rid) <= 128 and rid.isprintable()):
             rid = uuid.uuid4().hex
-        response.headers[VERSION_HEADER] = __version__
-        response.headers[DRUM_VERSION_HEADER] = DRUM_VERSION
-        response.headers[REQUEST_ID_HEADER] = rid
+        return [(VERSION_HEADER, __version__), (DRUM_VERSION_HEADER, DRUM_VERSION), (REQUEST_ID_HEADER, rid)]
+
+    def after(self, response: Response) -> Response:
+        for name, value in self.stamp_headers(request.headers.get(REQUEST_ID_HEADER)):
+            response.headers[name] = value
         started = g.get("drumnb_started")
         if started is not None:
             self.metrics.observe_request(_route(), request.method, response.status_code,
@@ -333,14 +347,17 @@ def load_or_error(model_or_loader: Any, with_error_server: bool) -> tuple[Any, D
 def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | None = None,
                with_error_server: bool = False, max_request_size: int | None = DEFAULT_MAX_REQUEST_SIZE,
                server_name: str = "flask", multiprocess: bool = False, process_root: int | None = None,
-               serialize: "bool | str" = "auto", extensions: bool = True) -> Flask:
+               serialize: "bool | str" = "auto", extensions: bool = True,
+               max_columns: int | None = DEFAULT_MAX_COLUMNS, max_cells: int | None = None) -> Flask:
     """A Flask app serving one model under DRUM's routes.
 
     ``model_or_loader``: a loaded :class:`~drumnb.core.model.Model`, or a
     callable returning one.  With ``with_error_server`` a loader that fails
     leaves an app answering 513 with the error (else the error propagates).
     ``url_prefix`` defaults to the ``URL_PREFIX`` environment variable;
-    ``max_request_size`` (bytes, None for no limit) makes larger bodies 413.
+    ``max_request_size`` (bytes, None for no limit) makes larger bodies 413;
+    ``max_columns`` and ``max_cells`` (default: ``max_request_size``) bound
+    the shape a payload may declare (:class:`~drumnb.core.codecs.Limits`).
     ``serialize`` runs model calls one at a time on one thread (hooks need
     not be thread-safe); ``"auto"`` does so unless the model is a built-in
     thread-safe predictor without per-request hooks.  ``multiprocess``/``process_root`` are set by the gunicorn
@@ -355,6 +372,8 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
     app.url_map.strict_slashes = False
     server = ModelServer(model, error, url_prefix=prefix, server_name=server_name, multiprocess=multiprocess,
                          process_root=process_root, serialize=serialize)
+    server.limits = codecs.Limits(max_columns, max_request_size if max_cells is None else max_cells,
+                                  {"max_columns": "--max-columns", "max_cells": "--max-cells"})
     app.extensions["drumnb"] = server
     views = {"ping": server.ok, "health": server.ok, "info": server.info, "stats": server.stats,
              "capabilities": server.capabilities, "openapi": server.openapi, "metrics": server.prometheus,
@@ -380,4 +399,7 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
             exc.status = 513
             log.error("custom_flask.py failed; serving the error (513): %s", exc.render())
             server.error = exc
+    from .fastpath import install
+
+    install(app, server)  # small numeric CSV predictions answered before Flask, byte for byte the same
     return app
