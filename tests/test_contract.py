@@ -291,3 +291,30 @@ def test_anomaly_and_dense_transform_builtin(tmp_path):
     out = drumnb.load_model(write_folder(tmp_path, "t", files={"m.pkl": scaler}), "transform").predict(X)
     assert list(out.columns) == ["x0", "x1", "x2"]
     np.testing.assert_allclose(out.to_numpy(), scaler.transform(X))
+
+
+def test_multilabel_as_drum_checks_it(tmp_path):
+    """Labels like multiclass; the hook's column order; values in [0, 1] that need not sum to 1; NaN allowed."""
+    labels = {"class_labels": ["a", "b", "c"]}
+    body = "return pd.DataFrame({'c': [0.9, 0.2], 'b': [0.8, np.nan], 'a': [0.7, 0.05], 'e': [3, 4]})"
+    out = drumnb.load_model(scoring_folder(tmp_path, body), "multilabel", **labels).predict(frame(2))
+    assert list(out.columns) == ["c", "b", "a", "e"] and out["c"].tolist() == [0.9, 0.2]
+    for i, (bad, rule) in enumerate([("{'a': [1.5] * n, 'b': 0.1, 'c': 0.1}", "probabilities in [0, 1]"),
+                                     ("{'a': [0.5] * n, 'b': 0.1}", "one column per class label"),
+                                     ("{'a': [np.inf] * n, 'b': 0.1, 'c': 0.1}", "finite predictions")]):
+        model = drumnb.load_model(scoring_folder(tmp_path, f"return pd.DataFrame({bad})", f"bad{i}"), "multilabel",
+                                  **labels)
+        with pytest.raises(ContractError) as info:
+            model.predict(frame(2))
+        assert info.value.rule == rule
+    with pytest.raises(ConfigurationError, match="needs its class labels"):
+        drumnb.load_model(scoring_folder(tmp_path, body, "nolabels"), "multilabel")
+
+
+def test_geopoint_values_pass_through(tmp_path):
+    body = "return pd.DataFrame({'where': ['POINT (1 2)'] * n})"
+    out = drumnb.load_model(scoring_folder(tmp_path, body), "geopoint").predict(frame(2))
+    assert out.to_dict("list") == {"Predictions": ["POINT (1 2)"] * 2}
+    two = "return pd.DataFrame({'latitude': [1.0] * n, 'longitude': [2.0] * n})"
+    with pytest.raises(ContractError, match="'Predictions' column"):  # several columns: one must be Predictions
+        drumnb.load_model(scoring_folder(tmp_path, two, "two"), "geopoint").predict(frame(2))

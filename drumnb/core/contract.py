@@ -346,8 +346,10 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
         raise ContractError("numeric predictions", f"column {bad!r} from {source} is not numeric "
                             f"({values[bad].dtype})", row=_row(out, i))
     arr = values.to_numpy(dtype="float64")
-    bad_rows = ~np.isfinite(arr).all(axis=1)
-    if bad_rows.any():  # NaN has no meaning here, and infinity has no JSON form
+    # NaN has no meaning here (but a multilabel model may leave a label unscored, as DRUM allows), and infinity has
+    # no JSON form
+    bad_rows = (np.isinf(arr) if t == MULTILABEL else ~np.isfinite(arr)).any(axis=1)
+    if bad_rows.any():
         raise ContractError("finite predictions", f"{int(bad_rows.sum())} row(s) from {source} hold NaN or "
                             "infinity", row=_row(out, int(bad_rows.argmax())),
                             hint="return a number for every row (impute, clip or fix the model)")

@@ -60,15 +60,12 @@ class PicklePredictor(Predictor):
         return "xgboost" if type(model).__module__.startswith("xgboost") else "scikit-learn"
 
     def check(self, model: Any, config: Any) -> None:
-        if _is_booster(model):
+        if _is_booster(model) or any(callable(getattr(model, m, None))
+                                     for m in ("predict", "predict_proba", "transform")):
             return
-        method = "transform" if config.target_type == "transform" else (
-            "predict_proba" if config.target_type in LABELLED else "predict")
-        if not callable(getattr(model, method, None)):
-            raise ArtifactError(f"the pickled {type(model).__name__} has no {method}(), so it cannot be scored as "
-                                f"{config.target_type}",
-                                hint="pickle the fitted estimator itself, or define load_model / score hooks in "
-                                     "custom.py")
+        raise ArtifactError(f"the pickled {type(model).__name__} has no predict(), predict_proba() or transform(), "
+                            "so it is not a model drumnb can score",
+                            hint="pickle the fitted estimator itself, or define load_model / score hooks in custom.py")
 
     def classes(self, model: Any) -> Any:
         if _is_booster(model) or not callable(getattr(model, "predict_proba", None)):
