@@ -61,6 +61,8 @@ def test_headers_body_endings_info_and_invocations(server):
     body = csv_bytes(data(3))
     r = server.post("/predict/", data=body, headers={**auth, "Content-Type": "text/csv"})
     assert r.headers["X-Drum-Version"] == "1.18.1" and r.headers["Content-Type"] == "application/json"
+    assert r.headers["X_Request_ID"] == r.headers["X-Request-ID"]  # DRUM's spelling, and ours
+    assert server.get("/ping/", headers={"X-Request-ID": "abc123"}).headers["X_Request_ID"] == "abc123"
     assert r.content.endswith(b"]}")  # prediction bodies end without a newline, as DRUM's
     inv = server.post("/invocations", data=body, headers={**auth, "Content-Type": "text/csv"})
     assert inv.status_code == 200 and inv.content == r.content
@@ -73,6 +75,8 @@ def test_headers_body_endings_info_and_invocations(server):
     assert server.get("/ping/").content == b'{"message":"OK"}\n'
     wrong = server.post("/predictUnstructured/", data=b"x", headers=auth)
     assert wrong.status_code == 422 and wrong.content.endswith(b"\n")
+    for path in ("/models", "/v1/models"):  # the model list is for chat models (DRUM: 404)
+        assert server.get(path, headers=auth).status_code == 404
 
 
 def test_routes_under_concurrent_clients(server):

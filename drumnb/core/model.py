@@ -330,10 +330,20 @@ class Model:
         return call_hook(self.hooks, "chat", completion_create_params, self.model)
 
     def supported_llm_models(self) -> list[dict[str, Any]]:
-        """What ``GET /v1/models`` lists: the ``get_supported_llm_models`` hook's answer, or this model."""
+        """What ``GET /v1/models`` lists: the ``get_supported_llm_models`` hook's answer, or this model.
+
+        The hook may return OpenAI objects (a page, ``Model`` objects) or plain dicts: each becomes a dict.
+        A model without a chat hook has no such list (404), as in DRUM.
+        """
         if "get_supported_llm_models" in self.hooks:
             out = call_hook(self.hooks, "get_supported_llm_models", self.model)
-            return list(out.get("data", out) if isinstance(out, dict) else out)
+            out = _plain(out)
+            items = out.get("data", out) if isinstance(out, dict) else out
+            return [_plain(item) for item in items]
+        if "chat" not in self.hooks:
+            raise ConfigurationError("the model list is served for chat (textgeneration) models only",
+                                     hint="define chat(completion_create_params, model) in custom.py",
+                                     status=404)
         name = self.metadata.name or os.path.basename(os.path.normpath(self.archive or self.code_dir))
         return [{"id": name, "object": "model", "created": int(self.loaded_at), "owned_by": "drumnb"}]
 
@@ -454,6 +464,17 @@ def unnamed_binary_note(predictor: str) -> str:
             "(one value a row is the positive class's probability; two values are [negative, positive]) and "
             "writes the columns [positive, negative] as DRUM does; DRUM 1.18.1 would assign these probabilities "
             "the other way round for this model")
+
+
+def _plain(obj: Any) -> Any:
+    """An OpenAI / pydantic object as plain JSON data (a page of them as its ``data`` list)."""
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_unset=True)
+    data = getattr(obj, "data", None)
+    if isinstance(data, list) and not isinstance(obj, (dict, list)):
+        return {"data": data}
+    return obj
 
 
 def _is_sparse(obj: Any) -> bool:

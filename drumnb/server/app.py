@@ -254,7 +254,8 @@ class ModelServer:
         rid = request_id or ""
         if not (0 < len(rid) <= 128 and rid.isprintable()):
             rid = uuid.uuid4().hex
-        return [(VERSION_HEADER, __version__), (DRUM_VERSION_HEADER, DRUM_VERSION), (REQUEST_ID_HEADER, rid)]
+        return [(VERSION_HEADER, __version__), (DRUM_VERSION_HEADER, DRUM_VERSION), (REQUEST_ID_HEADER, rid),
+                ("X_Request_ID", rid)]  # DRUM's spelling of the request id
 
     def after(self, response: Response) -> Response:
         for name, value in self.stamp_headers(request.headers.get(REQUEST_ID_HEADER)):
