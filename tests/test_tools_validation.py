@@ -254,3 +254,25 @@ def test_cli_exit_codes_and_json(broken, data, tmp_path, cli):
     report = json.loads(bad.stdout)
     assert report["passed"] is False
     assert {c["name"]: c["status"] for c in report["checks"]}["batch_vs_single"] == FAILED
+
+
+def test_unnamed_binary_probabilities_are_a_warning_naming_drums_swap(tmp_path, data):
+    from conftest import run_cli
+
+    folder = write_folder(tmp_path, "unnamed", """
+        import numpy as np
+        class Proba:
+            def predict_proba(self, X):
+                return np.full(len(X), 0.8)
+        def load_model(code_dir):
+            return Proba()
+    """)
+    report = validate(str(folder), data, target_type="binary", positive_class_label="yes", negative_class_label="no")
+    check = report["drum_compat"]
+    assert check.status == "WARN" and report.passed  # a warning, not a failure
+    assert "DRUM 1.18.1 would assign these probabilities the other way round" in check.message
+    assert "WARN: Same answer as DRUM 1.18.1" in report.to_text() and "WARN" in report._repr_html_()
+    data.to_csv(tmp_path / "in.csv", index=False)
+    proc = run_cli("validation", "-cd", str(folder), "--input", str(tmp_path / "in.csv"), "--target-type", "binary",
+                   "--positive-class-label", "yes", "--negative-class-label", "no")
+    assert proc.returncode == 0 and b"WARN" in proc.stdout and b"other way round" in proc.stdout

@@ -4,7 +4,8 @@ from __future__ import annotations
 import html
 from typing import Any, Sequence
 
-STATUS_COLOURS = {"PASSED": "#1a7f37", "FAILED": "#cf222e", "SKIPPED": "#6e7781", "ERROR": "#cf222e"}
+STATUS_COLOURS = {"PASSED": "#1a7f37", "FAILED": "#cf222e", "SKIPPED": "#6e7781", "ERROR": "#cf222e",
+                  "WARN": "#9a6700"}
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, align_right: Sequence[int] = ()) -> str:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import _render
 
-PASSED, FAILED, SKIPPED = "PASSED", "FAILED", "SKIPPED"
+PASSED, FAILED, SKIPPED, WARN = "PASSED", "FAILED", "SKIPPED", "WARN"
 UNSEEN = "drumnb-unseen-category"
 
 TITLES = {
@@ -46,6 +46,7 @@ TITLES = {
     "batch_vs_single": "Single rows match the batch",
     "row_order": "Row order does not change answers",
     "unseen_categories": "Unseen categories",
+    "drum_compat": "Same answer as DRUM 1.18.1",
 }
 CHECKS = tuple(TITLES)
 
@@ -138,6 +139,8 @@ class ValidationReport:
                 f"{'PASSED' if self.passed else 'FAILED'} in {self.seconds:.1f}s")
         rows = [(c.title, c.status, f"{c.seconds:.2f}s", _short(c.summary)) for c in self.checks]
         out = [head, "", _render.text_table(["CHECK", "RESULT", "TIME", "DETAILS"], rows, align_right=(2,))]
+        for c in [c for c in self.checks if c.status == WARN]:
+            out += ["", f"WARN: {c.title}", _render.indent(c.message)]
         for c in self.failed:
             out += ["", f"FAILED: {c.title}", _render.indent(c.message)]
             if c.example is not None:
@@ -158,6 +161,9 @@ class ValidationReport:
                  f"({_render.esc(self.target_type)}, {self.rows} row(s)) {verdict} in {self.seconds:.1f}s</div>",
                  _render.html_table(["Check", "Result", "Time", "Details"], rows, raw_columns=(0, 1, 2, 3),
                                     align_right=(2,))]
+        for c in [c for c in self.checks if c.status == WARN]:
+            parts.append(f"<details open><summary>{_render.status_html(WARN)} {_render.esc(c.title)}</summary>"
+                         f"<pre>{_render.esc(c.message)}</pre></details>")
         for c in self.failed:
             parts.append(f"<details open><summary>{_render.status_html(FAILED)} {_render.esc(c.title)}</summary>"
                          f"<pre>{_render.esc(c.message)}</pre>")
@@ -479,6 +485,17 @@ def check_unseen_categories(ctx: _Context) -> CheckResult:
     return res
 
 
+def check_drum_compat(ctx: _Context) -> CheckResult:
+    """WARN where DRUM 1.18.1 would answer otherwise for this model (e.g. unnamed binary probabilities)."""
+    if ctx.batch is None:
+        return CheckResult("drum_compat", SKIPPED, ctx.skip_compare or "the input does not score")
+    notes = list(getattr(ctx.model, "compat_notes", None) or [])
+    if not notes:
+        return CheckResult("drum_compat", PASSED, "nothing this model returns is read differently by DRUM 1.18.1")
+    return CheckResult("drum_compat", WARN, notes[0].split(":")[0] + ": DRUM 1.18.1 would answer otherwise",
+                       message="\n".join(notes))
+
+
 CHECK_FUNCTIONS: dict[str, Callable[[_Context], CheckResult]] = {
     "contract": check_contract,
     "null_imputation": check_null_imputation,
@@ -486,6 +503,7 @@ CHECK_FUNCTIONS: dict[str, Callable[[_Context], CheckResult]] = {
     "batch_vs_single": check_batch_vs_single,
     "row_order": check_row_order,
     "unseen_categories": check_unseen_categories,
+    "drum_compat": check_drum_compat,
 }
 
 
@@ -577,4 +595,4 @@ def validate(model: Any, data: Any, target_type: str | None = None, *, checks: S
     return report
 
 
-__all__ = ["validate", "ValidationReport", "CheckResult", "CHECKS", "PASSED", "FAILED", "SKIPPED"]
+__all__ = ["validate", "ValidationReport", "CheckResult", "CHECKS", "PASSED", "FAILED", "SKIPPED", "WARN"]
