@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .options import (DEFAULT_ADDRESS, DEFAULT_MAX_REQUEST_SIZE, ServerOptions, env_flag, normalize_prefix,
-                      parse_address, parse_size)
+from .options import (DEFAULT_ADDRESS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, ServerOptions, env_flag,
+                      normalize_prefix, parse_address, parse_size)
 
 SERVER_EPILOG = ("Environment twins: ADDRESS, URL_PREFIX, MAX_WORKERS, WITH_ERROR_SERVER, TARGET_TYPE, "
                  "POSITIVE_CLASS_LABEL, NEGATIVE_CLASS_LABEL, CLASS_LABELS.  Routes: /, /ping/, /health/, /info/, "
@@ -29,6 +29,12 @@ def _size(text: str) -> int:
 def _workers(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of workers >= 1, got {text!r}")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.strip().replace("_", "").isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
 
 
@@ -54,6 +60,12 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                    help="serve with gunicorn (workers: --max-workers, MAX_WORKERS, else 1)")
     g.add_argument("--max-request-size", type=_size, default=DEFAULT_MAX_REQUEST_SIZE,
                    help="largest request body accepted, e.g. 50MB, 1GiB (larger: 413; default: 256MiB)")
+    g.add_argument("--max-columns", type=_count, default=DEFAULT_MAX_COLUMNS,
+                   help="most columns a payload may have; more: 413 before parsing (default: 100,000)")
+    g.add_argument("--max-cells", type=_count, default=None,
+                   help="most rows x columns a payload may declare (Matrix Market, Parquet, Arrow; for sparse "
+                        "payloads its rows and stored entries); more: 413 before parsing (default: the "
+                        "--max-request-size in bytes)")
     g.add_argument("--threads", type=_workers, default=1,
                    help="requests each gunicorn worker serves at once (default: 1; hooks still run one at a time)")
     common_flags(server)
@@ -98,7 +110,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     return ServerOptions(
         code_dir=load_kwargs.pop("code_dir"), target_type=load_kwargs.pop("target_type"), load_kwargs=load_kwargs,
         host=host, port=port, url_prefix=normalize_prefix(url_prefix), with_error_server=args.with_error_server,
-        max_request_size=args.max_request_size, workers=workers, threads=args.threads, logging_level=level)
+        max_request_size=args.max_request_size, max_columns=args.max_columns, max_cells=args.max_cells,
+        workers=workers, threads=args.threads, logging_level=level)
 
 
 def cmd_server(args: argparse.Namespace) -> int:

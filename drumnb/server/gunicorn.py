@@ -70,7 +70,8 @@ class DrumnbGunicorn(BaseApplication):
         try:
             return create_app(opts.loader(), url_prefix=opts.url_prefix, with_error_server=opts.with_error_server,
                               max_request_size=opts.max_request_size, server_name="gunicorn",
-                              multiprocess=True, process_root=self.master_pid)
+                              multiprocess=True, process_root=self.master_pid, max_columns=opts.max_columns,
+                              max_cells=opts.max_cells)
         except DrumnbError as exc:
             _write_load_error(self.metrics_dir, exc)
             sys.exit(WORKER_BOOT_ERROR)

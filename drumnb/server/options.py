@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 #: Default cap on a request body: admits a 50 MB CSV and 100,000-row requests with room to spare.
 DEFAULT_MAX_REQUEST_SIZE = 256 * 1024 * 1024
+#: Default cap on the columns of a payload (CSV header, Matrix Market size line, Arrow / Parquet schema).
+DEFAULT_MAX_COLUMNS = 100_000
 DEFAULT_ADDRESS = "127.0.0.1:8080"
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "kib": 2**10, "mib": 2**20, "gib": 2**30}
@@ -86,6 +88,8 @@ class ServerOptions:
     url_prefix: str = ""
     with_error_server: bool = False
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
+    max_columns: int | None = DEFAULT_MAX_COLUMNS  # columns a payload may have (more: 413)
+    max_cells: int | None = None  # rows x columns a payload may declare; None: max_request_size
     workers: int | None = None  # None: one process, threaded; N: gunicorn with N pre-forked workers
     threads: int = 1  # per gunicorn worker
     logging_level: str = "warning"

@@ -74,7 +74,8 @@ def serve_forever(options: ServerOptions) -> int:
 
     started = time.perf_counter()
     app = create_app(options.loader(), url_prefix=options.url_prefix, with_error_server=options.with_error_server,
-                     max_request_size=options.max_request_size)
+                     max_request_size=options.max_request_size, max_columns=options.max_columns,
+                     max_cells=options.max_cells)
     server = make_wsgi_server(app, options.host, options.port)
     stopping = threading.Event()
 
