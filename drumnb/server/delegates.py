@@ -47,7 +47,7 @@ def unstructured_response(result: Any) -> Response:
 def chat(model: Any, request: Any, call: Callable[..., Any]) -> Response:
     """``/chat/completions/``: the JSON body to ``model.chat``; a stream is sent as server-sent events."""
     _missing(model, "chat", "the chat API")
-    params = request.get_json(silent=True)  # the core says what is wrong with anything but an object
+    params = payloads.request_json(request)  # the core says what is wrong with anything but an object
     result = call(model.chat, params)
     if isinstance(params, dict) and params.get("stream") and not isinstance(result, (dict, str, bytes)) and hasattr(result, "__iter__"):
         return Response(_events(result, call), 200, mimetype="text/event-stream")

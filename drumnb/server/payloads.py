@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,6 +114,16 @@ def read_payload(request: Any, field: str = FIELD, *, required: bool = True) -> 
     return payload
 
 
+def request_json(request: Any) -> Any:
+    """The JSON body of a request, or None when it is not JSON; nested deeper than the parser can
+    go (Python's recursion limit), a 400 instead of a RecursionError."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise InputError("the JSON body is nested too deeply to parse", status=400,
+                         hint="send a JSON object nested at most a few hundred levels deep") from None
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 def negotiate(accept_header: str | None, accept: Any) -> str:
@@ -127,19 +138,39 @@ def negotiate(accept_header: str | None, accept: Any) -> str:
 
 
 def dumps(obj: Any) -> bytes:
-    """JSON bytes; floats keep full precision (shortest round-trip repr)."""
-    if _orjson is not None:
+    """Strict JSON bytes; floats keep full precision (shortest round-trip repr).
+
+    NaN and infinity, which JSON cannot hold, are written as ``null`` (as
+    pandas' JSON writer does): never ``NaN`` / ``Infinity``.
+    """
+    if _orjson is not None:  # writes NaN and infinity as null itself
         return _orjson.dumps(obj, default=_default, option=_orjson.OPT_SERIALIZE_NUMPY)
-    return json.dumps(obj, separators=(",", ":"), default=_default).encode("utf-8")
+    try:
+        return json.dumps(obj, separators=(",", ":"), default=_default, allow_nan=False).encode("utf-8")
+    except ValueError:  # a NaN or an infinity somewhere: the slow path, once
+        return json.dumps(_finite(obj), separators=(",", ":"), default=_default, allow_nan=False).encode("utf-8")
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN / infinity (Python or numpy, at any depth) replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value) for value in obj]
+    if isinstance(obj, (str, bytes, int)) or obj is None:
+        return obj
+    return _finite(_default(obj))  # numpy scalars and arrays
 
 
 def _default(value: Any) -> Any:
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return item()
-    tolist = getattr(value, "tolist", None)
+    tolist = getattr(value, "tolist", None)  # numpy arrays, and scalars (their tolist() is the Python value)
     if callable(tolist):
         return tolist()
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
     return str(value)
 
 
