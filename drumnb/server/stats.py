@@ -1,7 +1,7 @@
 """The body of ``/stats/``: memory of the server processes and of the machine.
 
 Keys follow DRUM: ``drum_info`` (one ``{cmdline, cpu_percent, mem, pid}`` per
-process), ``mem_info`` (``avail, container_limit, container_max_used,
+process; secret values in the command lines are redacted, see :func:`redact`), ``mem_info`` (``avail, container_limit, container_max_used,
 container_used, drum_rss, free, total``, in MB) and ``time_info`` (filled in
 by the app from :meth:`Metrics.timing`).  Under gunicorn the processes are
 the master and all its workers, whichever worker answers.
@@ -9,6 +9,7 @@ the master and all its workers, whichever worker answers.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import psutil
@@ -16,6 +17,39 @@ import psutil
 MB = 1024 * 1024
 _UNLIMITED = 2**60  # cgroup v1 reports "no limit" as a number near 2**63
 _processes: dict[int, psutil.Process] = {}  # kept so that cpu_percent measures since the last call
+
+
+#: A flag or variable whose name holds one of these words carries a secret.
+_SECRET_NAME = re.compile(r"token|secret|passw|key|credential|auth", re.IGNORECASE)
+#: ``NAME=value`` in a command line (an environment assignment, or ``--name=value``).
+_ASSIGNMENT = re.compile(r"^(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(.*)$", re.DOTALL)
+REDACTED = "***"
+
+
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) or name.upper().startswith("MLOPS_RUNTIME_PARAM_")
+
+
+def redact(cmdline: list[str]) -> list[str]:
+    """A command line with secret values replaced by ``***``: the value after a flag whose name holds
+    token / secret / password / key / credential / auth (``--api-token VALUE``, ``--api-key=VALUE``), and
+    ``NAME=VALUE`` assignments of such names or of ``MLOPS_RUNTIME_PARAM_*``."""
+    out: list[str] = []
+    hide_next = False
+    for arg in cmdline:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        assignment = _ASSIGNMENT.match(arg)
+        if assignment and _secret_name(assignment.group(1).lstrip("-")):
+            out.append(f"{assignment.group(1)}={REDACTED}")
+        elif arg.startswith("-") and not assignment and _secret_name(arg.lstrip("-")):
+            out.append(arg)
+            hide_next = True
+        else:
+            out.append(arg)
+    return out
 
 
 def _process(pid: int) -> psutil.Process:
@@ -96,7 +130,7 @@ def memory_stats(root_pid: int | None = None, per_pid_predictions: dict[int, int
         try:
             with proc.oneshot():
                 mem = proc.memory_info().rss
-                entry = {"cmdline": proc.cmdline(), "cpu_percent": proc.cpu_percent(None),
+                entry = {"cmdline": redact(proc.cmdline()), "cpu_percent": proc.cpu_percent(None),
                          "mem": round(mem / MB, 1), "pid": proc.pid}
         except psutil.Error:
             continue
