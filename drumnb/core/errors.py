@@ -88,7 +88,8 @@ class HookError(DrumnbError):
     status = 500
 
     def __init__(self, hook: str, message: str, *, file: str | None = None, line: int | None = None,
-                 cause_type: str | None = None, hint: str | None = None, status: int | None = None):
+                 cause_type: str | None = None, hint: str | None = None, status: int | None = None,
+                 root: str | None = None):
         where = ""
         if hook == "import":
             where = f" (line {line})" if line else ""
@@ -99,11 +100,26 @@ class HookError(DrumnbError):
                 else f"'{hook}' hook failed")
         super().__init__(f"{what}{where}: {prefix}{message}", hint=hint, status=status)
         self.hook, self.file, self.line, self.cause_type = hook, file, line, cause_type
+        self.root = root  # the model folder, when known
         self.detail = message
+
+    @property
+    def relative_file(self) -> str | None:
+        """``file`` relative to the model folder (``custom.py``, ``lib/util.py``), else its base name:
+        what an HTTP client may see (never the server's absolute paths)."""
+        if not self.file:
+            return None
+        root = getattr(self, "root", None)  # errors pickled before ``root`` existed lack it
+        if root:
+            rel = os.path.relpath(os.path.realpath(self.file), os.path.realpath(root))
+            if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
+                return rel
+        return os.path.basename(self.file)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        out.update({k: v for k, v in (("hook", self.hook), ("file", self.file), ("line", self.line)) if v})
+        out.update({k: v for k, v in (("hook", self.hook), ("file", self.relative_file), ("line", self.line))
+                    if v})
         return out
 
 

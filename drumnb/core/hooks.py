@@ -151,7 +151,7 @@ def load_python_hooks(code_dir: str, filename: str = HOOK_FILE) -> Hooks:
                                 cause_type="SyntaxError", hint=f"fix the syntax of {filename}") from None
         file, line = locate(exc, [code_dir])
         raise HookLoadError("import", str(exc) or type(exc).__name__, file=file or path, line=line,
-                            cause_type=type(exc).__name__,
+                            cause_type=type(exc).__name__, root=code_dir,
                             hint=_import_hint(exc)) from exc
     hooks = Hooks(path=path, module=module)
     from ..compat import tasks
@@ -211,7 +211,7 @@ def call_hook(hooks: Hooks, name: str, *args: Any, required_result: bool = True,
             raise
         file, line = locate(exc, roots)
         raise error(name, str(exc) or type(exc).__name__, file=file or hooks.path, line=line,
-                    cause_type=type(exc).__name__) from exc
+                    cause_type=type(exc).__name__, root=roots[0] if roots else None) from exc
     if required_result and result is None:
         line = getattr(getattr(fn, "__code__", None), "co_firstlineno", None)
         raise error(name, "returned None; this hook must return a value", file=hooks.path, line=line,
