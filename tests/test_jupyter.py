@@ -216,6 +216,25 @@ def test_score_a_dataframe_a_path_and_an_expression(ip, ex):
     short_error(run(ip, "%drum_score nosuch --data X"), "ConfigurationError", "no model named 'nosuch'")
 
 
+def test_score_panel_says_where_drum_would_answer_otherwise(ip, tmp_path):
+    from fixtures import write_folder
+
+    folder = write_folder(tmp_path, "unnamed", """
+        import numpy as np
+        class Proba:
+            def predict_proba(self, X):
+                return np.full(len(X), 0.8)
+        def load_model(code_dir):
+            return Proba()
+    """)
+    ip.user_ns["X"] = pd.DataFrame({"a": [1.0, 2.0]})
+    cell = run(ip, f"%drum_score {folder} --data X -t binary --positive-class-label yes --negative-class-label no "
+                   "-o p")
+    assert cell.error is None, cell.text
+    assert list(ip.user_ns["p"].columns) == ["yes", "no"]
+    assert "DRUM 1.18.1 would assign these probabilities the other way round" in cell.plain
+
+
 def test_classification_shows_probabilities_and_takes_labels(ip, ex):
     ip.user_ns["cancer"] = pd.read_csv(ex / "data" / "sklearn_binary.csv")
     cell = run(ip, f"%drum_score {ex / 'sklearn_binary'} --data cancer -o p")
@@ -229,7 +248,7 @@ def test_classification_shows_probabilities_and_takes_labels(ip, ex):
     assert list(ip.user_ns["q"].columns) == ["setosa", "versicolor", "virginica"]
     assert "data:image/png" not in cell.html
     short_error(run(ip, f"%drum_score {ex / 'sklearn_multiclass'} --data iris -t multiclass --class-labels a b"),
-                "ContractError")
+                "ConfigurationError", "are not the class labels given ['a', 'b']")  # naming both sets
 
 
 def test_read_input_data_sees_the_cli_bytes_notebook_cli_and_server_agree(ip, ex):

@@ -585,7 +585,8 @@ def score(model: Any, data: Any, *, name: str, content_type: str | None = None, 
     seconds = time.perf_counter() - started
     rows = int(pred.shape[0]) if hasattr(pred, "shape") else None
     labels = model.config.labels
-    report = ScoreReport(name, model.target_type, pred, seconds, rows, labels=labels, max_rows=max_rows, plot=plot)
+    report = ScoreReport(name, model.target_type, pred, seconds, rows, labels=labels, max_rows=max_rows, plot=plot,
+                         note=" ".join(f"Note: {n}." for n in getattr(model, "compat_notes", ())))
     if render:
         report.render()  # the table and the plot, timed apart from the scoring (report.render_seconds)
     return Scored(pred, report)
