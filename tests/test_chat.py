@@ -64,7 +64,7 @@ def test_completion_stream_and_error_with_the_openai_client(server):
     with pytest.raises(openai.InternalServerError) as info:
         c.chat.completions.create(model="echo", messages=[{"role": "user", "content": "fail"}])
     assert "the model refused" in info.value.body["message"]
-    with pytest.raises(openai.UnprocessableEntityError) as info:
+    with pytest.raises(openai.BadRequestError) as info:  # a bad body: 400, as DRUM answers
         c.chat.completions.create(model="echo", messages="not a list")
     assert "messages" in info.value.body["message"]
 
@@ -84,3 +84,22 @@ def test_chat_from_python(tmp_path):
     out = model.chat({"messages": [{"role": "user", "content": "py"}]})
     assert out.choices[0].message.content == "echo: py"
     assert model.predict(pd.DataFrame({"promptText": ["a"]}))["Predictions"].tolist() == ["echo: a"]
+
+
+def test_answers_as_drum_sends_them_no_nulls_and_the_association_id(server):
+    ask = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
+    r = requests.post(server.url + "/chat/completions", json={**ask, "datarobot_association_id": "assoc-1"},
+                      timeout=30)
+    assert r.status_code == 200 and r.content.endswith(b"}\n")
+    body = r.json()
+    assert body["datarobot_association_id"] == "assoc-1"
+    assert "usage" not in body and "system_fingerprint" not in body  # unset fields are left out, not null
+    assert "null" not in r.text
+    made_up = requests.post(server.url + "/v1/chat/completions", json=ask, timeout=30).json()
+    assert len(made_up["datarobot_association_id"]) == 36  # a new uuid when the request has none
+    for bad in (b"{not json", b"[1]"):
+        r = requests.post(server.url + "/chat/completions", data=bad, headers={"Content-Type": "application/json"},
+                          timeout=30)
+        assert r.status_code == 400, r.text
+    models = requests.get(server.url + "/models", timeout=30)
+    assert models.status_code == 200 and models.json()["data"][0]["object"] == "model"

@@ -193,7 +193,7 @@ def test_chat_routes_reach_the_core(tmp_path):
         events = [line for line in r.text.split("\n\n") if line]
         assert events[-1] == "data: [DONE]" and len(events) == 3
         r = client.post("/chat/completions/", json={"model": "echo"})
-        assert r.status_code == 422 and "messages" in json.dumps(r.json())
+        assert r.status_code == 400 and "messages" in json.dumps(r.json())  # a bad body, as DRUM
         assert client.get("/v1/models/").status_code == 200
 
 

@@ -320,11 +320,11 @@ class Model:
         if "chat" not in self.hooks:
             raise ConfigurationError("this model defines no chat hook",
                                      hint="add chat(completion_create_params, model) to custom.py")
-        if not isinstance(completion_create_params, dict):
-            raise InputError("chat parameters must be a JSON object",
+        if not isinstance(completion_create_params, dict):  # a bad request body: 400, as DRUM answers
+            raise InputError("chat parameters must be a JSON object", status=400,
                              hint='send {"model": ..., "messages": [{"role": "user", "content": "hi"}]}')
         if not isinstance(completion_create_params.get("messages"), list):
-            raise InputError("chat parameters need a 'messages' list",
+            raise InputError("chat parameters need a 'messages' list", status=400,
                              hint='send {"messages": [{"role": "user", "content": "hi"}]}')
         self._activate()
         return call_hook(self.hooks, "chat", completion_create_params, self.model)

@@ -6,10 +6,14 @@ HTTP answer.  A model object without those methods gets a JSON 501.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Response
+
+#: The key DataRobot joins a chat answer to its request by: sent back as given, or made up.
+ASSOCIATION_ID = "datarobot_association_id"
 
 from ..core.errors import ConfigurationError, UnsupportedError
 from . import payloads
@@ -51,19 +55,24 @@ def chat(model: Any, request: Any, call: Callable[..., Any]) -> Response:
     result = call(model.chat, params)
     if isinstance(params, dict) and params.get("stream") and not isinstance(result, (dict, str, bytes)) and hasattr(result, "__iter__"):
         return Response(_events(result, call), 200, mimetype="text/event-stream")
-    return Response(payloads.dumps(_plain(result)), 200, mimetype=payloads.JSON)
+    body = _plain(result)
+    if isinstance(body, dict):  # as DRUM: the request's association id (or a new one) comes back with the answer
+        given = params.get(ASSOCIATION_ID) if isinstance(params, dict) else None
+        body = {**body, ASSOCIATION_ID: given if given is not None else str(uuid.uuid4())}
+    return Response(payloads.dumps(body) + b"\n", 200, mimetype=payloads.JSON)
 
 
 def models(model: Any) -> Response:
     """``GET /v1/models``: the models a chat model serves (OpenAI's list shape)."""
     _missing(model, "supported_llm_models", "the model list")
-    return Response(payloads.dumps({"object": "list", "data": model.supported_llm_models()}), 200,
+    return Response(payloads.dumps({"object": "list", "data": model.supported_llm_models()}) + b"\n", 200,
                     mimetype=payloads.JSON)
 
 
 def _plain(obj: Any) -> Any:
-    dump = getattr(obj, "model_dump", None)  # openai / pydantic objects
-    return dump(mode="json") if callable(dump) else obj
+    """OpenAI / pydantic objects as JSON data: fields the hook did not set are left out (no nulls), as DRUM does."""
+    dump = getattr(obj, "model_dump", None)
+    return dump(mode="json", exclude_unset=True) if callable(dump) else obj
 
 
 def _events(chunks: Iterable[Any], call: Callable[..., Any]) -> Iterable[bytes]:
