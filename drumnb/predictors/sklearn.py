@@ -11,6 +11,25 @@ from ..core.errors import ArtifactError, InputError
 from . import Predictor
 
 
+def _encoded_classes(model: Any) -> bool:
+    """xgboost / lightgbm classifiers trained on label-encoded targets: ``classes_`` is ``0 .. k-1``, which says
+    nothing of the labels."""
+    classes = getattr(model, "classes_", None)
+    if classes is None or not type(model).__module__.split(".")[0] in ("xgboost", "lightgbm"):
+        return False
+    return [str(c) for c in classes] == [str(i) for i in range(len(classes))]
+
+
+def _label_order(model: Any, config: Any) -> Any:
+    """The columns of an encoded classifier: the labels, in label order ``[negative, positive]`` (DRUM reads an
+    XGBClassifier's so), or by the codes when the labels are those codes."""
+    if not _encoded_classes(model):
+        return None
+    labels = list(config.labels or [])
+    codes = [str(i) for i in range(len(model.classes_))]
+    return codes if sorted(labels) == codes else labels
+
+
 def _is_booster(model: Any) -> bool:
     return type(model).__name__ == "Booster" and type(model).__module__.startswith("xgboost")
 
@@ -46,7 +65,8 @@ class PicklePredictor(Predictor):
                 raise ArtifactError(f"{type(model).__name__} has no predict_proba, so it cannot give "
                                     f"{t} probabilities",
                                     hint="use a classifier with predict_proba or define a 'score' hook")
-            return model.predict_proba(data), getattr(model, "classes_", None)
+            classes = self.classes(model)
+            return model.predict_proba(data), (_label_order(model, config) if classes is None else classes)
         if t in SINGLE_COLUMN:
             return model.predict(data), None
         raise ArtifactError(f"a pickled model cannot be scored as {t}")
@@ -68,7 +88,7 @@ class PicklePredictor(Predictor):
                             hint="pickle the fitted estimator itself, or define load_model / score hooks in custom.py")
 
     def classes(self, model: Any) -> Any:
-        if _is_booster(model) or not callable(getattr(model, "predict_proba", None)):
+        if _is_booster(model) or not callable(getattr(model, "predict_proba", None)) or _encoded_classes(model):
             return None
         return getattr(model, "classes_", None)
 
