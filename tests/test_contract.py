@@ -135,6 +135,14 @@ def test_a_classifier_whose_classes_are_not_the_labels_fails_at_load(tmp_path):
     with pytest.raises(ConfigurationError) as info:
         drumnb.load_model(folder, **BINARY)
     assert "['cat', 'dog']" in str(info.value) and "['no', 'yes']" in str(info.value)
+    yes_no = LogisticRegression().fit(X, np.array(["no", "yes"])[np.arange(40) % 2])
+    folder = write_folder(tmp_path, "yn", files={"m.pkl": yes_no})
+    # DRUM's loose match: case-insensitive, and yes ~ 1, no ~ 0; the output uses the labels as given
+    out = drumnb.load_model(folder, "binary", positive_class_label="Yes", negative_class_label="No").predict(X)
+    assert list(out.columns) == ["No", "Yes"]
+    out = drumnb.load_model(folder, "binary", positive_class_label="0", negative_class_label="1").predict(X)
+    assert list(out.columns) == ["0", "1"]  # "1" is matched to yes whichever is called positive (as DRUM)
+    np.testing.assert_allclose(out.to_numpy(), yes_no.predict_proba(X))
     ints = LogisticRegression().fit(X, np.arange(40) % 2)  # classes_ [0, 1] match the labels "0" / "1"
     out = drumnb.load_model(write_folder(tmp_path, "i", files={"m.pkl": ints}), "binary", positive_class_label="1",
                             negative_class_label="0").predict(X)
@@ -178,11 +186,19 @@ def test_target_type_resolution_order(tmp_path, monkeypatch, caplog):
                                                 "model-metadata.yaml": "targetType: anomaly\n"})
     monkeypatch.delenv("TARGET_TYPE", raising=False)
     assert drumnb.load_model(folder).target_type == "anomaly"
-    monkeypatch.setenv("TARGET_TYPE", "regression")
-    assert drumnb.load_model(folder).target_type == "regression"
-    assert drumnb.load_model(folder, "transform").target_type == "transform"
+    monkeypatch.setenv("TARGET_TYPE", "anomaly")
+    assert drumnb.load_model(folder).target_type == "anomaly"
+    monkeypatch.setenv("TARGET_TYPE", "regression")  # a target type that disagrees with the metadata (DRUM: error)
+    with pytest.raises(ConfigurationError, match="'regression'.*differs from model-metadata.yaml's \\('anomaly'\\)"):
+        drumnb.load_model(folder)
+    with pytest.raises(ConfigurationError, match="differs"):
+        drumnb.load_model(folder, "transform")
     monkeypatch.delenv("TARGET_TYPE")
     (folder / "model-metadata.yaml").unlink()
+    assert drumnb.load_model(folder, "transform").target_type == "transform"
+    monkeypatch.setenv("TARGET_TYPE", "regression")
+    assert drumnb.load_model(folder, "anomaly").target_type == "anomaly"  # the flag before the variable
+    monkeypatch.delenv("TARGET_TYPE")
     caplog.clear()
     assert drumnb.load_model(folder).target_type == "regression"
     assert any("assuming regression" in r.getMessage() for r in caplog.records)

@@ -76,7 +76,6 @@ def test_defaults_and_drum_environment_form(folder, monkeypatch):
     ("AWS_CREDENIAL: {credentialType: s3}\nTARGET_URL: 5\n", "'TARGET_URL' (string) must be a string"),
     ("AWS_CREDENIAL: secret\n", "'AWS_CREDENIAL' (credential) must be a mapping with a credentialType"),
     ("AWS_CREDENIAL: {credentialType: basic}\n", "must be a 's3' credential"),
-    ("AWS_CREDENIAL: {credentialType: s3}\nNOT_DEFINED: 1\n", "['NOT_DEFINED'] in"),
     ("- a list\n", "must map names to values"),
 ])
 def test_every_error_is_raised_at_load_naming_the_parameter(folder, tmp_path, text, message):
@@ -112,6 +111,13 @@ def test_a_secret_given_to_the_wrong_parameter_is_never_echoed(folder, tmp_path)
     with pytest.raises(RuntimeParameterError) as info:
         drumnb.load_model(folder, runtime_params_file=params_file(tmp_path, text.replace("TARGET_URL", "#"), "b.yaml"))
     assert "must be a number, got a str" in str(info.value) and "s3cr3t" not in info.value.render()
+
+
+def test_an_undeclared_parameter_in_the_file_is_ignored_with_a_warning(folder, tmp_path, caplog):
+    f = params_file(tmp_path, "AWS_CREDENIAL: {credentialType: s3, awsAccessKeyId: K}\nNOT_DEFINED: 1\n")
+    model = drumnb.load_model(folder, runtime_params_file=f)  # as DRUM: ignored
+    assert any("['NOT_DEFINED']" in r.getMessage() and "ignored" in r.getMessage() for r in caplog.records)
+    assert model.predict(pd.DataFrame({"a": [1]}))["key"].tolist() == ["K"]
 
 
 def test_undefined_name_at_use_is_a_clear_error(tmp_path):

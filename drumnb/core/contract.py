@@ -151,7 +151,14 @@ def resolve_config(code_dir: str, metadata: ModelMetadata, *, target_type: str |
     name = _first(target_name, env.get("TARGET_NAME") or None, metadata.target_name)
     name = None if name is None else str(name)
 
-    target = _first(target_type, env.get("TARGET_TYPE") or None, metadata.target_type)
+    given_type = _first(target_type, env.get("TARGET_TYPE") or None)
+    if given_type is not None and metadata.target_type is not None and \
+            str(given_type).strip().lower() != metadata.target_type:
+        raise ConfigurationError(f"the target type given ({str(given_type).strip().lower()!r}) differs from "
+                                 f"model-metadata.yaml's ({metadata.target_type!r})",
+                                 hint="drop --target-type / TARGET_TYPE to use model-metadata.yaml's, or correct "
+                                      "one of them")
+    target = _first(given_type, metadata.target_type)
     if target is None:
         if pos is not None or neg is not None or (labels and len(labels) == 2):
             target = BINARY
@@ -202,14 +209,29 @@ def _row(df: pd.DataFrame, i: int) -> str:
     return "{" + ", ".join(f"{c!r}: {v!r}" for c, v in df.iloc[i].items()) + "}"
 
 
-def _same_label(a: Any, b: str) -> bool:
-    """A framework's class value and a label string name the same class (``1`` ~ ``"1"``, ``1.0`` ~ ``"1"``)."""
-    if str(a) == b:
-        return True
+_TRUE_WORDS, _FALSE_WORDS = ("1", "yes", "true"), ("0", "no", "false")
+
+
+def _canonical(value: Any) -> str:
+    """A label as DRUM compares it: case-insensitive, numbers by value, yes/true ~ 1 and no/false ~ 0."""
+    text = str(value).strip().lower()
     try:
-        return float(a) == float(b)
-    except (TypeError, ValueError):
-        return False
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        text = repr(int(number)) if number.is_integer() else repr(number)
+    if text in _TRUE_WORDS:
+        return "1"
+    if text in _FALSE_WORDS:
+        return "0"
+    return text
+
+
+def _same_label(a: Any, b: str) -> bool:
+    """A framework's class value and a label string name the same class (``1`` ~ ``"1"``, ``"yes"`` ~ ``"Yes"``,
+    ``"yes"`` ~ ``"1"``), as DRUM 1.18.1 matches them."""
+    return str(a) == b or _canonical(a) == _canonical(b)
 
 
 def match_classes(classes: Sequence[Any], cfg: ModelConfig, *, source: str) -> list[str]:
@@ -221,7 +243,8 @@ def match_classes(classes: Sequence[Any], cfg: ModelConfig, *, source: str) -> l
     labels = cfg.labels or []
     out: list[str] = []
     for c in classes:
-        hit = next((label for label in labels if _same_label(c, label)), None)
+        hit = next((label for label in labels if str(c) == label), None)  # exact first, then DRUM's loose match
+        hit = hit if hit is not None else next((label for label in labels if _same_label(c, label)), None)
         if hit is None or hit in out:
             break
         out.append(hit)

@@ -134,11 +134,11 @@ def resolve(definitions: list[dict[str, Any]] | None, *, file: str | None = None
             raise RuntimeParameterError(f"runtime parameter {d['fieldName']!r} has unknown type {d.get('type')!r}",
                                         hint=f"types: {', '.join(TYPES)}")
         defs[d["fieldName"]] = d
-    if file:
+    if file:  # DRUM ignores them; a warning says so, and reading one in a hook is the error
         unknown = sorted(set(read_params_file(file)) - set(defs))
         if unknown:
-            raise RuntimeParameterError(f"runtime parameter(s) {unknown} in {file} are not defined in "
-                                        "model-metadata.yaml", hint=f"defined: {sorted(defs)}")
+            log.warning("runtime parameter(s) %s in %s are not defined in model-metadata.yaml and are ignored "
+                        "(defined: %s)", unknown, file, sorted(defs))
     out = {}
     for name, d in defs.items():
         if name in values and values[name] is not None:
