@@ -176,7 +176,10 @@ def cmd_score(args: argparse.Namespace) -> int:
             raise InputError(f"input file not found: {args.input}", hint="check the path passed as --input")
         with open(args.input, "rb") as fh:
             body = fh.read()
-        result = model.predict_unstructured(body, content_type=args.content_type, query=args.query)
+        result = model.predict_unstructured(body, content_type=args.content_type, query=args.query, batch=True)
+        if result.returned is None or (isinstance(result.returned, tuple) and result.returned[0] is None):
+            print("drumnb: score_unstructured returned None: the output is empty (DRUM 1.18.1 writes a "
+                  "placeholder sentence instead)", file=sys.stderr)
         _write(result.body, args.output)  # str: encoded in its charset; bytes: as they are
         return 0
     if args.keep_columns or args.scheduler or args.workers:

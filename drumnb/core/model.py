@@ -287,12 +287,14 @@ class Model:
 
     def predict_unstructured(self, data: "bytes | str", *, content_type: str | None = None,
                              query: "str | dict | None" = None, headers: dict | None = None,
-                             mlops: Any = None) -> "UnstructuredResult":
+                             mlops: Any = None, batch: bool = False) -> "UnstructuredResult":
         """Run ``score_unstructured`` on a raw body, with DRUM's decoding rules.
 
         Returns an :class:`UnstructuredResult`: the response body and content
         type, plus what the hook saw (data type, kwargs) and which rules applied.
         ``headers`` is passed to the hook only when given (the server gives it).
+        ``batch``: the rules of DRUM's ``score`` verb (a repeated query key keeps its last value; no content
+        type reads ``utf8``; ``mlops`` is passed only when monitoring is on).
         """
         from . import unstructured as u
 
@@ -303,11 +305,15 @@ class Model:
         if isinstance(data, str):
             charset = u.parse_content_type(content_type)[1] or u.DEFAULT_CHARSET
             data = data.encode(charset)
-        decoded = u.decode_request(bytes(data), content_type)
-        kwargs: dict[str, Any] = {**decoded.kwargs, "query": u.parse_query(query)}
+        decoded = u.decode_request(bytes(data), content_type, batch=batch)
+        kwargs: dict[str, Any] = {**decoded.kwargs, "query": u.parse_query(query, batch=batch)}
+        if batch and decoded.charset is None:
+            kwargs.pop("charset")  # batch: bytes without a declared charset get no charset key, as DRUM's
         if headers is not None:
             kwargs["headers"] = dict(headers)
-        kwargs["mlops"] = mlops if mlops is not None else self.mlops
+        reporter = mlops if mlops is not None else self.mlops
+        if not batch or reporter is not None:
+            kwargs["mlops"] = reporter
         self._activate()
         started = time.perf_counter()
         returned = call_hook(self.hooks, "score_unstructured", self.model, decoded.data, required_result=False,

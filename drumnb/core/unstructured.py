@@ -30,6 +30,7 @@ from .errors import HookError, InputError
 
 DEFAULT_MIMETYPE = "text/plain"
 DEFAULT_CHARSET = "utf-8"
+BATCH_CHARSET = "utf8"
 BINARY_MIMETYPE = "application/octet-stream"
 HOOK = "score_unstructured"
 
@@ -95,12 +96,17 @@ def _check_charset(charset: str) -> codecs.CodecInfo:
                                      hint="use a charset Python knows, e.g. utf-8, latin-1, utf-16") from None
 
 
-def decode_request(body: bytes, content_type: str | None) -> Decoded:
-    """Apply the incoming rules to a request body."""
+def decode_request(body: bytes, content_type: str | None, *, batch: bool = False) -> Decoded:
+    """Apply the incoming rules to a request body.
+
+    ``batch``: the rules of ``score --target-type unstructured``, where a body with no content type is
+    ``text/plain`` and the hook's charset reads ``utf8`` (the seed's spelling, which DRUM 1.18.1 uses there).
+    """
     mimetype, charset = parse_content_type(content_type)
     if mimetype is None:
-        rule, reason = "no content type", "no content type given: treated as text/plain, decoded as utf-8"
-        mimetype, text, charset_out = DEFAULT_MIMETYPE, True, DEFAULT_CHARSET
+        default = BATCH_CHARSET if batch else DEFAULT_CHARSET
+        rule, reason = "no content type", f"no content type given: treated as text/plain, decoded as {default}"
+        mimetype, text, charset_out = DEFAULT_MIMETYPE, True, default
     elif is_text(mimetype):
         text, charset_out = True, charset or DEFAULT_CHARSET
         rule = "text"
@@ -130,6 +136,8 @@ def encode_response(result: Any, *, hook: str = HOOK) -> Encoded:
     """Apply the outgoing rules to what the hook returned."""
     extra: dict[str, Any] = {}
     if isinstance(result, tuple):
+        if len(result) == 2 and result[1] is None:  # (data, None): no overrides, as DRUM accepts
+            result = (result[0], {})
         if len(result) != 2 or not isinstance(result[1], dict):
             raise HookError(hook, f"returned a tuple of {len(result)} item(s); expected (data, "
                             "{'mimetype': ..., 'charset': ...})")
@@ -161,10 +169,12 @@ def encode_response(result: Any, *, hook: str = HOOK) -> Encoded:
                     hint="return text (str) or bytes from score_unstructured")
 
 
-def parse_query(query: str | dict | None) -> dict[str, str]:
-    """``"a=1&b=2"`` -> ``{"a": "1", "b": "2"}``; a repeated key keeps its first value, as DRUM does."""
+def parse_query(query: str | dict | None, *, batch: bool = False) -> dict[str, str]:
+    """``"a=1&b=2"`` -> ``{"a": "1", "b": "2"}``; a repeated key keeps its first value as DRUM's server does
+    (``batch``: its last, as DRUM's ``score --query`` does)."""
+    pick = -1 if batch else 0
     if query is None:
         return {}
     if isinstance(query, dict):
-        return {str(k): (v[0] if isinstance(v, list) and v else v) for k, v in query.items()}
-    return {k: v[0] for k, v in parse_qs(query.lstrip("?"), keep_blank_values=True).items()}
+        return {str(k): (v[pick] if isinstance(v, list) and v else v) for k, v in query.items()}
+    return {k: v[pick] for k, v in parse_qs(query.lstrip("?"), keep_blank_values=True).items()}
