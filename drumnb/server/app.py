@@ -19,7 +19,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
@@ -30,6 +29,7 @@ from ..core import codecs
 from ..core.contract import TRANSFORM, UNSTRUCTURED
 from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
 from . import delegates, payloads
+from .calls import PER_REQUEST_HOOKS, THREAD_SAFE_PREDICTORS, ModelCalls, needs_serializing  # noqa: F401 (re-exported)
 from .metrics import Metrics
 from .options import DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 
@@ -65,57 +65,19 @@ ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 CHAT_ENDPOINTS = tuple(f"{BLUEPRINT}.{name}" for name in ("chat", "get_supported_llm_models"))
 #: Endpoints whose JSON answer ends without a newline (DRUM's prediction bodies); every other JSON body ends with one.
 PREDICTION_ENDPOINTS = (f"{BLUEPRINT}.predict",)
-#: Hooks called per request: a model with any of them has its calls run one at a time.
-PER_REQUEST_HOOKS = ("read_input_data", "transform", "score", "post_process", "score_unstructured", "chat")
-#: Built-in predictors whose predict may run on several threads at once.
-THREAD_SAFE_PREDICTORS = ("sklearn", "onnx", "torch")
-
-
-def needs_serializing(model: Any) -> bool:
-    """Whether calls into ``model`` must not overlap: hooks written for DRUM never saw two at once."""
-    if model is None:
-        return False
-    hooks = getattr(model, "hooks", ())
-    if any(name in hooks for name in PER_REQUEST_HOOKS):
-        return True
-    return getattr(getattr(model, "predictor", None), "name", None) not in THREAD_SAFE_PREDICTORS
-
-
-class ModelCalls:
-    """Runs model calls one at a time, on one long-lived thread (or, unserialized, on the caller's).
-
-    Hooks need not be thread-safe, and every call runs on the same thread:
-    frameworks keep per-thread state (configuration, thread pools) that a fresh
-    request thread would set up again on each request (werkzeug starts one
-    thread per connection).  A built-in predictor without hooks (scikit-learn,
-    ONNX, TorchScript) is thread-safe: its calls overlap, and the parts that
-    release the GIL run in parallel.
-    """
-
-    def __init__(self, serialize: bool = True):
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="drumnb-model") if serialize else None
-
-    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._pool is None:
-            return fn(*args, **kwargs)
-        return self._pool.submit(fn, *args, **kwargs).result()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-
-
 class ModelServer:
     """The state behind one app: the model (or its load error), its call queue, metrics."""
 
     def __init__(self, model: Any, error: DrumnbError | None, *, url_prefix: str, server_name: str,
-                 multiprocess: bool, process_root: int | None, serialize: "bool | str"):
+                 multiprocess: bool, process_root: int | None, serialize: "bool | str",
+                 request_timeout: float | None = None, threads: int = 4):
         self.model = model
         self.error = error
         self.url_prefix = url_prefix
         self.server_name = server_name
         self.process_root = process_root
-        self.call = ModelCalls(needs_serializing(model) if serialize == "auto" else bool(serialize))
+        self.call = ModelCalls(needs_serializing(model) if serialize == "auto" else bool(serialize),
+                               timeout=request_timeout, threads=threads)
         self.metrics = Metrics(multiprocess=multiprocess)
         self._openapi: bytes | None = None
         self.limits = codecs.Limits()
@@ -349,7 +311,8 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
                with_error_server: bool = False, max_request_size: int | None = DEFAULT_MAX_REQUEST_SIZE,
                server_name: str = "flask", multiprocess: bool = False, process_root: int | None = None,
                serialize: "bool | str" = "auto", extensions: bool = True,
-               max_columns: int | None = DEFAULT_MAX_COLUMNS, max_cells: int | None = None) -> Flask:
+               max_columns: int | None = DEFAULT_MAX_COLUMNS, max_cells: int | None = None,
+               request_timeout: float | None = None, threads: int = 4) -> Flask:
     """A Flask app serving one model under DRUM's routes.
 
     ``model_or_loader``: a loaded :class:`~drumnb.core.model.Model`, or a
@@ -361,7 +324,9 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
     the shape a payload may declare (:class:`~drumnb.core.codecs.Limits`).
     ``serialize`` runs model calls one at a time on one thread (hooks need
     not be thread-safe); ``"auto"`` does so unless the model is a built-in
-    thread-safe predictor without per-request hooks.  ``multiprocess``/``process_root`` are set by the gunicorn
+    thread-safe predictor without per-request hooks (:mod:`drumnb.server.calls`); every model call is
+    bounded by ``request_timeout`` seconds (504 past it) and unserialized calls run on ``threads`` model
+    threads.  ``multiprocess``/``process_root`` are set by the gunicorn
     runner so that ``/stats/`` and ``/metrics`` cover every worker.  A
     ``custom_flask.py`` in the model folder may then extend the app.
     """
@@ -372,7 +337,8 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
                       MAX_FORM_PARTS=100)
     app.url_map.strict_slashes = False
     server = ModelServer(model, error, url_prefix=prefix, server_name=server_name, multiprocess=multiprocess,
-                         process_root=process_root, serialize=serialize)
+                         process_root=process_root, serialize=serialize,
+                         request_timeout=request_timeout, threads=threads)
     server.limits = codecs.Limits(max_columns, max_request_size if max_cells is None else max_cells,
                                   {"max_columns": "--max-columns", "max_cells": "--max-cells"})
     app.extensions["drumnb"] = server
