@@ -104,3 +104,51 @@ def test_a_model_that_loads_but_cannot_predict_is_a_load_error(start_server, tmp
     srv = start_server(["-cd", str(folder), "--target-type", "regression", "--with-error-server"], statuses=(513,))
     r = srv.get("/health/")
     assert r.status_code == 513 and "has no predict()" in json.loads(r.content)["message"]
+
+
+TYPED_HOOKS = '''
+import pandas as pd
+
+def load_model(code_dir):
+    return "m"
+
+def score(data, model, **kwargs):
+    n = len(data)
+    kind = kwargs.get("target_type") or "x"
+    return pd.DataFrame({"resultText": ["t%d" % i for i in range(n)], "e": list(range(n))})
+'''
+
+
+@pytest.mark.parametrize("target_type", ["textgeneration", "vectordatabase", "agenticworkflow"])
+def test_text_target_types_serve_as_drum(start_server, tmp_path, target_type):
+    folder = write_folder(tmp_path, "t", TYPED_HOOKS)
+    srv = start_server(["-cd", str(folder), "--target-type", target_type], env={"TARGET_NAME": "resultText"})
+    r = srv.post("/predict/", data=b"a\n1\n2\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert r.content == b'{"predictions":["t0","t1"],"extraModelOutput":{"columns":["e"],"index":[0,1],"data":[[0],[1]]}}'
+
+
+def test_multilabel_and_geopoint_serve_as_drum(start_server, tmp_path):
+    folder = write_folder(tmp_path, "ml", '''
+        import numpy as np
+        import pandas as pd
+        def load_model(code_dir):
+            return "m"
+        def score(data, model, **kwargs):
+            return pd.DataFrame({"c": [0.9, 0.2], "b": [0.8, np.nan], "a": [0.7, 0.05]})
+    ''')
+    srv = start_server(["-cd", str(folder), "--target-type", "multilabel", "--class-labels", "a", "b", "c"])
+    r = srv.post("/predict/", data=b"x\n1\n2\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert json.loads(r.content) == {"predictions": [{"c": 0.9, "b": 0.8, "a": 0.7}, {"c": 0.2, "b": None, "a": 0.05}]}
+    assert list(json.loads(r.content)["predictions"][0]) == ["c", "b", "a"]  # the hook's column order
+    geo = write_folder(tmp_path, "geo", '''
+        import pandas as pd
+        def load_model(code_dir):
+            return "m"
+        def score(data, model, **kwargs):
+            return pd.DataFrame({"where": ["POINT (1 2)"] * len(data)})
+    ''')
+    srv = start_server(["-cd", str(geo), "--target-type", "geopoint"])
+    r = srv.post("/predict/", data=b"x\n1\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.content == b'{"predictions":["POINT (1 2)"]}'
