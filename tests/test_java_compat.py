@@ -86,6 +86,11 @@ for kind, (tt, kw) in KINDS.items():
             frame = pd.read_csv(H + "/test.csv").drop(columns=["color"])
             out[f"{fmt}_{kind}_no_color"] = m.predict(frame).to_dict(orient="list")
             out[f"{fmt}_{kind}_no_feature"] = err(lambda: m.predict(H + "/no_feature.csv"))
+if MISSING:
+    out["wrong_labels"] = err(lambda: drumnb.load_model(H + "/xgb_bin", "binary", positive_class_label="yes",
+                                                        negative_class_label="maybe"))
+    out["wrong_multi"] = err(lambda: drumnb.load_model(H + "/pojo_multi", "multiclass",
+                                                       class_labels=["low", "mid", "top"]))
 emit(out)
 """
 
@@ -208,3 +213,14 @@ def test_cli_scores_a_file_without_a_column(models, jcache, cli):
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     assert_h2o(pd.read_csv(io.BytesIO(proc.stdout)), h2o_own(models, "pojo", "multi", "_no_x2"), "pojo")
     assert b"lacks column(s) ['x2']" in proc.stderr
+
+
+# --- labels that are not the model's classes ----------------------------------------------------------
+
+def test_labels_that_are_not_the_h2o_classes_fail_at_load(api):
+    """Group 3 of the compatibility issue for H2O: a silent mislabel is an error naming both sets."""
+    e = api[0]["wrong_labels"]
+    assert e["type"] == "ConfigurationError", e
+    assert "['no', 'yes']" in e["message"] and "maybe" in e["message"] and "xgb_bin.zip" in e["message"]
+    e = api[0]["wrong_multi"]
+    assert e["type"] == "ConfigurationError" and "['high', 'low', 'mid']" in e["message"] and "top" in e["message"]

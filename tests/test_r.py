@@ -363,8 +363,9 @@ def test_caret_glm_binary_probabilities_in_label_order(api, rdir):
         np.testing.assert_allclose(api["glm"][label], expected[label], rtol=1e-9, atol=1e-12)
 
 
-def test_caret_rf_multiclass_follows_the_given_label_order(api, rdir):
-    assert api["rf_columns"] == ["virginica", "setosa", "versicolor"]
+def test_caret_rf_multiclass_keeps_the_model_order(api, rdir):
+    # labels given as virginica, setosa, versicolor: the columns follow R's own output, as in DRUM
+    assert api["rf_columns"] == ["setosa", "versicolor", "virginica"]
     expected = _expected(rdir, "rf")
     for label in api["rf_columns"]:
         np.testing.assert_allclose(api["rf"][label], expected[label], atol=1e-12)
@@ -471,7 +472,7 @@ def test_cli_scores_caret_models(cli_runs, rdir):
     assert list(glm.columns) == ["auto", "manual"]
     np.testing.assert_allclose(glm["manual"], _expected(rdir, "glm")["manual"], rtol=1e-9, atol=1e-12)
     rf = _csv(cli_runs["rf"])
-    assert list(rf.columns) == ["virginica", "setosa", "versicolor"]
+    assert list(rf.columns) == ["setosa", "versicolor", "virginica"]
     np.testing.assert_allclose(rf[list(rf.columns)], _expected(rdir, "rf")[list(rf.columns)], atol=1e-12)
 
 

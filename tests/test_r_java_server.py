@@ -169,12 +169,13 @@ def test_caret_regression_served_equals_cli_and_rscript(r_servers, r_cli, rdir):
     r = _post_csv(server, rdir / "cars.csv", accept="text/csv")
     assert r.status_code == 200 and r.content == r_cli["lm"].stdout
     info = server.get("/info/").json()
-    assert info["language"] == "R" and info["targetType"] == "regression"
+    assert info["language"] == "r" and info["targetType"] == "regression"  # /info/ spells it as DRUM: lower case
 
 
 @needs_r
-@pytest.mark.parametrize("name,labels", [("glm", ["auto", "manual"]), ("rf", ["virginica", "setosa", "versicolor"])])
-def test_caret_classifiers_served_in_label_order(r_servers, r_cli, rdir, name, labels):
+@pytest.mark.parametrize("name,labels", [("glm", ["auto", "manual"]), ("rf", ["setosa", "versicolor", "virginica"])])
+def test_caret_classifiers_served_in_the_model_order(r_servers, r_cli, rdir, name, labels):
+    """rf's labels are given as virginica, setosa, versicolor: the columns follow R's output, as in DRUM."""
     r = _post_csv(r_servers[name], rdir / R_INPUT[name])
     assert r.status_code == 200, r.text
     rows = r.json()["predictions"]
@@ -248,7 +249,7 @@ def test_custom_r_served_equals_cli(r_servers, r_cli, rdir):
             assert row["note"] is None and row["count"] is None  # R's NA arrives as JSON null
         else:
             assert row["note"] == "ok" and row["count"] == 1
-    assert r_servers["hooks"].get("/info/").json()["language"] == "R"
+    assert r_servers["hooks"].get("/info/").json()["language"] == "r"
 
 
 @needs_r
@@ -317,7 +318,7 @@ def test_mojo_regression_served_equals_cli_and_h2o(java_servers, java_cli, h2o_m
     np.testing.assert_allclose(served, _csv(java_cli["mojo_reg"])["Predictions"], rtol=1e-15)
     assert _post_csv(server, h2o_models / "test.csv", accept="text/csv").content == java_cli["mojo_reg"].stdout
     info = server.get("/info/").json()
-    assert info["language"] == "Java" and info["predictor"] == "java"
+    assert info["language"] == "java" and info["predictor"] == "java"
 
 
 @needs_h2o
@@ -348,13 +349,16 @@ def test_h2o_json_and_arrow_payloads_score_the_same(java_servers, h2o_models):
 
 
 @needs_h2o
-def test_mojo_missing_column_is_a_json_input_error(java_servers, h2o_models):
-    df = pd.read_csv(h2o_models / "test.csv").drop(columns=["x2"])
-    r = java_servers["mojo_reg"].post("/predict/", data=df.to_csv(index=False).encode(),
-                                      headers={"Content-Type": "text/csv"})
-    assert r.status_code == 422, r.text
-    assert r.json()["error"] == "InputError" and "x2" in r.json()["message"]
-    assert java_servers["mojo_reg"].get("/health/").status_code == 200
+def test_mojo_missing_column_is_scored_as_na_like_h2o(java_servers, h2o_models):
+    """A column absent from the request is missing in every row, as H2O scores it (DRUM does the same)."""
+    server = java_servers["mojo_reg"]
+    r = _post_csv(server, h2o_models / "test_no_x2.csv")
+    assert r.status_code == 200, r.text
+    np.testing.assert_allclose(r.json()["predictions"], pd.read_csv(h2o_models / "reg_no_x2_h2o.csv")["predict"],
+                               atol=1e-6)
+    r = server.post("/predict/", data=b"a,b\n1,2\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 422 and r.json()["error"] == "InputError", r.text  # none of the model's columns
+    assert "none of the columns" in r.json()["message"]
 
 
 # --- gunicorn: each worker starts its own R / JVM after the fork ---------------------------------------

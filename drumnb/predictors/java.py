@@ -713,6 +713,12 @@ class JavaPredictor(Predictor):
             return out.reshape(n, len(model.labels)), model.labels
         return out, None
 
+    def classes(self, model: Any) -> list[str] | None:
+        """An H2O classifier's response domain, a jar classifier's getClassLabels(): the output's order."""
+        if isinstance(model, (H2OModel, JarModel)):
+            return list(model.labels) if model.labels else None
+        return None
+
     def expected_columns(self, model: Any) -> list[str] | None:
         if isinstance(model, H2OModel):
             return None  # H2O scores an absent column as missing: _predict_h2o selects the features itself

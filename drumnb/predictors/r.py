@@ -9,9 +9,17 @@
   the user's own) do not inherit it; rpy2's "Environment variable ... redefined
   by R" warnings are not shown.
 * Input data reaches R through R's own ``read.csv`` (R's NA rules): CSV bytes
-  as they arrived, a DataFrame written as CSV first.  A ``custom.R`` folder
-  without ``read_input_data`` gets that reader as a built-in hook, so the CLI,
-  the server and the notebook all hand R the same thing.
+  as they arrived, a DataFrame written as CSV first (the predictor's
+  ``read_bytes``, which the core uses when ``custom.R`` has no
+  ``read_input_data``), so the CLI, the server and the notebook all hand R the
+  same thing.  Matrix Market (``.mtx``) input reaches R as DRUM hands it: a
+  sparse ``Matrix`` (``dgTMatrix``) whose column names are the sparse column
+  names given (``--sparse-column-file``, the server's ``X.colnames``); caret
+  models score it as a data.frame of those columns.  A sparse matrix an R hook
+  returns comes back as a DataFrame of sparse columns, with its column names.
+* ``transform(data, model, y)`` in ``custom.R`` gets the target values (a
+  data.frame read by ``read.csv``, or NULL) as its third argument when it
+  takes one (or ``...``), as DRUM's R runner calls it for transform models.
 * Values cross the border as the seed's table says: data.frame <-> DataFrame
   (factors <-> categoricals, NA kept, integer NA as nullable ``Int64``),
   NULL <-> None, character <-> str, raw <-> bytes, list <-> dict / list.  The
@@ -44,7 +52,7 @@ import pandas as pd
 
 from ..core.contract import CLASSIFICATION
 from ..core.errors import ArtifactError, HookError, HookLoadError, InputError
-from ..core.hooks import ALL_HOOKS, Hooks, near_miss
+from ..core.hooks import Hooks, near_miss
 from . import Predictor
 
 log = logging.getLogger("drumnb")
@@ -180,11 +188,39 @@ load_packages <- function(pk) {
   invisible(NULL)
 }
 
+make_sparse <- function(i, j, x, nrow, ncol, colnames) {
+  Matrix::sparseMatrix(i = i, j = j, x = x, dims = c(nrow, ncol), index1 = FALSE, repr = "T",
+                       dimnames = if (is.null(colnames)) NULL else list(NULL, colnames))
+}
+
+is_sparse_matrix <- function(x) isS4(x) && methods::is(x, "sparseMatrix")
+
+sparse_parts <- function(m) {
+  t <- methods::as(methods::as(m, "generalMatrix"), "TsparseMatrix")
+  x <- if (methods::.hasSlot(t, "x")) as.numeric(t@x) else rep(1, length(t@i))
+  cn <- colnames(m)
+  list(i = t@i, j = t@j, x = x, dim = t@Dim, colnames = if (is.null(cn)) character(0) else cn,
+       named = !is.null(cn))
+}
+
+as_model_input <- function(model, data) {
+  # caret's predict cannot coerce a sparse Matrix (DRUM fails there): it gets a data.frame of the same columns
+  if (inherits(model, "train") && isS4(data) && methods::is(data, "Matrix")) {
+    data <- as.data.frame(as.matrix(data), optional = TRUE)
+  }
+  data
+}
+
+model_classes <- function(model) {
+  if (inherits(model, "train") && identical(model$modelType, "Classification")) as.character(model$levels) else NULL
+}
+
 expected_columns <- function(model) {
   if (inherits(model, "train") && is.data.frame(model$ptype)) names(model$ptype) else NULL
 }
 
 predict_model <- function(model, data, classification) {
+  data <- as_model_input(model, data)
   if (inherits(model, "train")) {
     if (classification) {
       stats::predict(model, newdata = data, type = "prob", na.action = stats::na.pass)
@@ -473,6 +509,21 @@ def _matrix_to_py(m: Any) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=columns)
 
 
+def _sparse_to_py(m: Any) -> pd.DataFrame:
+    """An R sparse ``Matrix`` as a DataFrame of sparse columns (named as its column names)."""
+    import scipy.sparse
+
+    res = _fn("sparse_parts")(m)
+    parts = dict(zip(_names(res) or [], list(res)))
+    i = np.array(parts["i"].memoryview(), dtype=np.int32)
+    j = np.array(parts["j"].memoryview(), dtype=np.int32)
+    x = np.array(parts["x"].memoryview(), dtype=np.float64)
+    nrow, ncol = (int(v) for v in parts["dim"])
+    columns = [str(c) for c in parts["colnames"]] if bool(parts["named"][0]) else None
+    matrix = scipy.sparse.coo_matrix((x, (i, j)), shape=(nrow, ncol)).tocsc()
+    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=columns)
+
+
 def to_py(obj: Any) -> Any:
     """An R value as Python, per the seed's type table; other R objects are returned as they are."""
     ri = _state["ri"]
@@ -484,6 +535,8 @@ def to_py(obj: Any) -> Any:
         return _remember(_frame_to_py(obj), obj)
     if t is None:
         return obj
+    if t == ri.RTYPES.S4SXP and bool(_fn("is_sparse_matrix")(obj)[0]):
+        return _remember(_sparse_to_py(obj), obj)
     if t == ri.RTYPES.RAWSXP:
         return bytes(obj)
     if t in (ri.RTYPES.STRSXP, ri.RTYPES.REALSXP, ri.RTYPES.INTSXP, ri.RTYPES.LGLSXP, ri.RTYPES.CPLXSXP):
@@ -551,6 +604,26 @@ def _missing(v: Any) -> bool:
     return isinstance(v, float) and v != v
 
 
+def _all_sparse(df: pd.DataFrame) -> bool:
+    return df.shape[1] > 0 and all(isinstance(dtype, pd.SparseDtype) for dtype in df.dtypes)
+
+
+def sparse_frame_to_r(df: pd.DataFrame) -> Any:
+    """A DataFrame of sparse columns as the R sparse ``Matrix`` DRUM hands R for ``.mtx`` input
+    (``readMM``'s ``dgTMatrix``), its column names from the frame (none for 0..n-1)."""
+    ri = _state["ri"]
+    coo = df.sparse.to_coo()
+    named = not isinstance(df.columns, pd.RangeIndex)
+    names = ri.StrSexpVector([str(c) for c in df.columns]) if named else ri.NULL
+
+    def ints(a: np.ndarray) -> Any:
+        return ri.IntSexpVector.from_memoryview(memoryview(np.ascontiguousarray(a, dtype=np.int32)))
+
+    x = np.ascontiguousarray(coo.data, dtype=np.float64)
+    return _fn("make_sparse")(ints(coo.row), ints(coo.col), ri.FloatSexpVector.from_memoryview(memoryview(x)),
+                              ri.IntSexpVector([df.shape[0]]), ri.IntSexpVector([df.shape[1]]), names)
+
+
 def frame_to_r(df: pd.DataFrame) -> Any:
     """A DataFrame as an R data.frame, column by column (types kept, NaN as NA)."""
     ri = _state["ri"]
@@ -570,6 +643,11 @@ def to_r(value: Any) -> Any:
     if isinstance(value, ri.Sexp):
         return value
     if isinstance(value, pd.DataFrame):
+        if _all_sparse(value):
+            try:
+                return sparse_frame_to_r(value)
+            except (TypeError, ValueError, AttributeError) as exc:  # e.g. a fill value other than 0
+                log.debug("sparse frame passed to R as a data.frame: %s", exc)
         return frame_to_r(value)
     if isinstance(value, pd.Series):
         vec = _series_to_r(value)
@@ -697,25 +775,34 @@ def emit_warnings(res: RResult, where: str) -> str | None:
 
 @dataclass
 class RHooks(Hooks):
-    """Hooks from ``custom.R``; ``builtin`` names the ones drumnb supplies (not listed in ``names``)."""
+    """Hooks from ``custom.R`` (without ``read_input_data`` the R predictor's ``read_bytes`` reads the input)."""
 
-    builtin: tuple[str, ...] = ()
     env: Any = None
-
-    @property
-    def names(self) -> list[str]:
-        return [h for h in ALL_HOOKS if h in self.functions and h not in self.builtin]
 
 
 def _signature(formals: list[str]) -> inspect.Signature:
     params = []
     for name in formals:
-        if name == "...":
+        if name == "...":  # R's dots take positional and named arguments alike
+            params.append(inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL))
             params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
         elif name.isidentifier() and not any(p.name == name for p in params):
             params.append(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD))
-    params.sort(key=lambda p: p.kind == inspect.Parameter.VAR_KEYWORD)
+    params.sort(key=lambda p: p.kind)  # named, then *args, then **kwargs (stable: R's order kept)
     return inspect.Signature(params)
+
+
+def _target_to_r(y: Any) -> Any:
+    """The target values for ``transform``'s third argument: a data.frame, as DRUM reads them (read.csv)."""
+    if isinstance(y, (bytes, bytearray, memoryview)):
+        res = call_r(_fn("read_csv_raw"), [bytes(y)])
+        if not res.ok:
+            raise InputError(f"R's read.csv cannot read the target values: {res.message}",
+                             hint="send y as CSV with a header row")
+        return res.value
+    if isinstance(y, pd.Series):
+        y = y.to_frame(name=y.name if y.name is not None else "y")
+    return to_r(y)
 
 
 def _raise_r_error(hook: str, res: RResult, path: str, *, loading: bool, warning: str | None = None) -> None:
@@ -738,7 +825,14 @@ def _wrap(hook: str, fn: Any, formals: list[str], path: str, root: str) -> Calla
                 _cache.items.clear()
             if hook == "score_unstructured" and "mlops" in kwargs and "mlops" not in formals:
                 kwargs.pop("mlops")
-            res = call_r(fn, list(args), kwargs, root)
+            args = list(args)
+            if hook == "transform" and (len(args) > 2 or "y" in kwargs):
+                # DRUM's R runner calls transform(data, model, y) for transform models: y is the third
+                # argument, a data.frame or NULL; a transform that takes two arguments gets two
+                y = args.pop(2) if len(args) > 2 else kwargs.pop("y")
+                if len(formals) > 2 or "..." in formals:
+                    args.insert(2, _target_to_r(y))
+            res = call_r(fn, args, kwargs, root)
             if not res.ok:
                 with warnings.catch_warnings():  # the error wins; the warnings before it are still shown
                     warnings.simplefilter("always", RWarning)
@@ -762,17 +856,7 @@ def _wrap(hook: str, fn: Any, formals: list[str], path: str, root: str) -> Calla
     return wrapper
 
 
-def _builtin_reader(path: str) -> Callable[..., Any]:
-    def read_input_data(input_binary_data: bytes) -> Any:
-        with _R_LOCK:
-            _cache.items.clear()
-            return read_csv_in_r(input_binary_data, hook=True)
-
-    read_input_data.__qualname__ = "drumnb.predictors.r:read.csv"
-    return read_input_data
-
-
-def read_csv_in_r(raw: bytes, *, hook: bool = False) -> Any:
+def read_csv_in_r(raw: bytes) -> Any:
     """CSV bytes read by R's ``read.csv`` (R's NA rules); returns the pandas view of the data.frame."""
     ri = _state["ri"]
     res = call_r(_fn("read_csv_raw"), [bytes(raw)])
@@ -820,9 +904,6 @@ def load_r_hooks(code_dir: str) -> Hooks:
                 if miss and miss not in names:
                     hooks.warnings.append(f"{os.path.basename(path)} defines {name!r}, which is not a hook; "
                                           f"did you mean {miss!r}?")
-        if "read_input_data" not in hooks.functions:
-            hooks.functions["read_input_data"] = _builtin_reader(path)
-            hooks.builtin = ("read_input_data",)
         return hooks
 
 
@@ -882,7 +963,7 @@ class RPredictor(Predictor):
         cached = _recall(data)
         if cached is not None:
             return cached
-        if isinstance(data, pd.DataFrame):  # the same path as CSV bytes: R's read.csv
+        if isinstance(data, pd.DataFrame) and not _all_sparse(data):  # the same path as CSV bytes: R's read.csv
             res = call_r(_fn("read_csv_raw"), [frame_to_csv(data)])
             if not res.ok:
                 raise InputError(f"R's read.csv cannot read the data: {res.message}")
@@ -920,13 +1001,22 @@ class RPredictor(Predictor):
         raise ArtifactError("an R model has no built-in transform",
                             hint="define transform(data, model) in custom.R")
 
-    def expected_columns(self, model: Any) -> list[str] | None:
+    @staticmethod
+    def _names_of(model: Any, fn: str) -> list[str] | None:
+        """The character vector the support function ``fn`` gives for an R model (None for NULL)."""
         with _R_LOCK:
             ri = _state["ri"]
             if not isinstance(model, ri.Sexp):
                 return None
-            cols = _fn("expected_columns")(model)
-            return None if cols is ri.NULL else [str(c) for c in cols]
+            names = _fn(fn)(model)
+            return None if names is ri.NULL else [str(c) for c in names]
+
+    def classes(self, model: Any) -> list[str] | None:
+        """A caret classifier's levels: the columns of its type = "prob" output, in that order."""
+        return self._names_of(model, "model_classes")
+
+    def expected_columns(self, model: Any) -> list[str] | None:
+        return self._names_of(model, "expected_columns")
 
     def describe(self, model: Any) -> dict[str, Any]:
         with _R_LOCK:
