@@ -1,6 +1,8 @@
 """Chat models: the official openai client against a real drumnb server on 127.0.0.1."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import requests
@@ -101,5 +103,9 @@ def test_answers_as_drum_sends_them_no_nulls_and_the_association_id(server):
         r = requests.post(server.url + "/chat/completions", data=bad, headers={"Content-Type": "application/json"},
                           timeout=30)
         assert r.status_code == 400, r.text
+    stream = requests.post(server.url + "/chat/completions", timeout=30,
+                           json={**ask, "stream": True, "datarobot_association_id": "a-2"})
+    chunks = [json.loads(e[len("data: "):]) for e in stream.text.split("\n\n") if e and e != "data: [DONE]"]
+    assert chunks and all(c["datarobot_association_id"] == "a-2" for c in chunks)
     models = requests.get(server.url + "/models", timeout=30)
     assert models.status_code == 200 and models.json()["data"][0]["object"] == "model"

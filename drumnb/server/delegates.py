@@ -53,13 +53,17 @@ def chat(model: Any, request: Any, call: Callable[..., Any]) -> Response:
     _missing(model, "chat", "the chat API")
     params = payloads.request_json(request)  # the core says what is wrong with anything but an object
     result = call(model.chat, params)
+    # as DRUM: the request's association id (or a new one) comes back with the answer, and with each chunk
+    given = params.get(ASSOCIATION_ID) if isinstance(params, dict) else None
+    association = given if given is not None else str(uuid.uuid4())
     if isinstance(params, dict) and params.get("stream") and not isinstance(result, (dict, str, bytes)) and hasattr(result, "__iter__"):
-        return Response(_events(result, call), 200, mimetype="text/event-stream")
-    body = _plain(result)
-    if isinstance(body, dict):  # as DRUM: the request's association id (or a new one) comes back with the answer
-        given = params.get(ASSOCIATION_ID) if isinstance(params, dict) else None
-        body = {**body, ASSOCIATION_ID: given if given is not None else str(uuid.uuid4())}
-    return Response(payloads.dumps(body) + b"\n", 200, mimetype=payloads.JSON)
+        return Response(_events(result, call, association), 200, mimetype="text/event-stream")
+    return Response(payloads.dumps(_with_association(_plain(result), association)) + b"\n", 200,
+                    mimetype=payloads.JSON)
+
+
+def _with_association(body: Any, association: str) -> Any:
+    return {**body, ASSOCIATION_ID: association} if isinstance(body, dict) else body
 
 
 def models(model: Any) -> Response:
@@ -75,9 +79,9 @@ def _plain(obj: Any) -> Any:
     return dump(mode="json", exclude_unset=True) if callable(dump) else obj
 
 
-def _events(chunks: Iterable[Any], call: Callable[..., Any]) -> Iterable[bytes]:
+def _events(chunks: Iterable[Any], call: Callable[..., Any], association: str) -> Iterable[bytes]:
     """Server-sent events, one a chunk; the hook's iterator advances on the model's thread."""
     iterator, done = iter(chunks), object()
     while (chunk := call(next, iterator, done)) is not done:
-        yield b"data: " + payloads.dumps(_plain(chunk)) + b"\n\n"
+        yield b"data: " + payloads.dumps(_with_association(_plain(chunk), association)) + b"\n\n"
     yield b"data: [DONE]\n\n"
