@@ -157,6 +157,17 @@ def test_csv_with_a_million_columns_is_refused_at_once(threaded):
     assert "1,000,000 columns" in strict(resp)["message"] and "--max-columns" in strict(resp)["hint"]
 
 
+@pytest.mark.parametrize("header", [
+    ",".join(["a"] * 1_900_000),  # 3.8 MB: small enough for the fast path of plain scikit-learn models
+    ",".join(f"c{i // 2}" for i in range(100_000)),  # within --max-columns, but pandas renames 50,000 repeats
+], ids=["1.9M-columns-fast-path", "50k-repeated-names"])
+def test_csv_headers_that_cost_minutes_to_parse_are_refused_at_once(threaded, header):
+    body = header.encode() + b"\n" + b"1" * 10 + b"\n"
+    resp, seconds = _timed_post(threaded.url + "/predict/", body, "text/csv")
+    assert resp.status_code in (413, 422) and seconds < 1.0, (resp.status_code, seconds, resp.text[:200])
+    assert "columns" in strict(resp)["message"]
+
+
 def test_max_columns_flag_is_applied(gunicorn):
     wide = pd.DataFrame([[1.0] * 1001], columns=["a"] + [f"x{i}" for i in range(1000)])
     resp = gunicorn.post("/predict/", data=csv_bytes(wide), headers={"Content-Type": "text/csv"})

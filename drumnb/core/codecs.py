@@ -173,7 +173,7 @@ def read_frame(data, *, format: str | None = None, content_type: str | None = No
 
 def _read_csv_file(path: str) -> pd.DataFrame:
     """``pd.read_csv(path)``; on failure, the same errors as :func:`read_csv` gives for the bytes."""
-    if _LIMITS.get().max_columns is not None or (os.path.getsize(path) >= ARROW_CSV_MIN_BYTES
+    if _LIMITS.get() != Limits() or (os.path.getsize(path) >= ARROW_CSV_MIN_BYTES
                                                  and _available_cpus() >= ARROW_CSV_MIN_CPUS):
         with open(path, "rb") as f:
             return read_csv(f.read())  # enough cores for pyarrow's parallel reader to win, or limits to check
@@ -221,7 +221,7 @@ def read_csv(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd
 
     ``sparse_column_names`` is ignored (it is for Matrix Market payloads).
     """
-    _check_csv_columns(data)
+    _check_csv_header(data)
     if len(data) >= ARROW_CSV_MIN_BYTES and _available_cpus() >= ARROW_CSV_MIN_CPUS:
         df = _read_csv_arrow(data)
         if df is not None:
@@ -239,10 +239,17 @@ def read_csv(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd
                               "closed") from None
 
 
-def _check_csv_columns(data: bytes) -> None:
-    """Refuse a CSV whose header row has more columns than :class:`Limits` allow, before parsing it."""
-    max_columns = _LIMITS.get().max_columns
-    if max_columns is None:
+#: pandas renames each repeated header name (``a.1``, ``a.2``) by scanning every name: a header of n
+#: columns with r repeats costs about n x r steps (100,000 columns, 50,000 repeats: minutes).  With
+#: limits set, a header over this budget is refused.
+REPEATED_NAMES_BUDGET = 10_000_000
+
+
+def _check_csv_header(data: bytes) -> None:
+    """With :class:`Limits` set, refuse a CSV header with too many columns, or too many repeated names
+    for pandas to rename quickly, before parsing it."""
+    limits = _LIMITS.get()
+    if limits.max_columns is None and limits.max_cells is None:
         return
     start = 0
     while start < len(data):  # the header: the first line that is not blank (as pandas skips blank lines)
@@ -254,14 +261,22 @@ def _check_csv_columns(data: bytes) -> None:
         start = end + 1
     else:
         return
-    columns = line.count(b",") + 1  # at most; exactly unless a quoted name holds a comma
-    if columns <= max_columns:
-        return
-    if b'"' in line:
+    quoted = b'"' in line
+    if not quoted:  # the column count alone, before splitting a huge header
+        limits.check("CSV", line.count(b",") + 1)
+    if quoted:
         import csv
 
-        columns = len(next(csv.reader([line.decode("utf-8", "replace")]), []))
-    _LIMITS.get().check("CSV", columns)
+        names = [name.encode() for name in next(csv.reader([line.decode("utf-8", "replace")]), [])]
+        limits.check("CSV", len(names))
+    else:
+        names = line.split(b",")
+    named = [name for name in names if name.strip()]  # pandas names blank ones "Unnamed: i", no renaming
+    repeats = len(named) - len(set(named))
+    if repeats and len(names) * repeats > REPEATED_NAMES_BUDGET:
+        raise InputError(f"the CSV header repeats column names {repeats:,} times among {len(names):,} columns; "
+                         f"at most {REPEATED_NAMES_BUDGET // len(names):,} repeats are read in a header this wide",
+                         hint="give every column its own name")
 
 
 def _available_cpus() -> int:

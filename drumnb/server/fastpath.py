@@ -145,7 +145,7 @@ class FastPredict:
         elif len(data) > fastcsv.MAX_BYTES:
             from ..core import codecs
 
-            frame = codecs.read_csv(data)
+            frame = self.server._limited(codecs.read_csv, data)  # --max-columns etc. here too
             if not all(dtype in (np.float64, np.int64) for dtype in frame.dtypes):
                 return None
             names, X = tuple(str(c) for c in frame.columns), np.asarray(frame)
