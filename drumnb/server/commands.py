@@ -10,12 +10,31 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .options import (DEFAULT_ADDRESS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, ServerOptions, env_flag,
-                      normalize_prefix, parse_address, parse_size)
+from .options import (DEFAULT_ADDRESS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, RUNTIME_SETTINGS, ServerOptions,
+                      env_flag, normalize_prefix, parse_address, parse_setting, parse_size, runtime_setting)
+
+SERVER_DESCRIPTION = """\
+Serve --code-dir over HTTP with DRUM's routes.
+
+Concurrency: a gunicorn master holds the listening socket and runs --max-workers
+worker processes (default 1), each with its own copy of the model; it replaces a
+worker that dies, stops answering, outlives --request-timeout or reaches
+--max-requests, and connections wait in its backlog meanwhile (never refused).
+Each worker serves HTTP with granian's compiled server: idle connections cost
+nothing, and up to --threads requests run at once.  Which model calls overlap:
+a model with a per-request hook (read_input_data, transform, score,
+post_process, score_unstructured, chat) or a predictor not known to be
+thread-safe runs its calls one at a time per worker (more workers: more calls
+at once); built-in scikit-learn, ONNX and TorchScript models without those hooks
+run them at once.  /ping/, /health/, /info/, /stats/ and /metrics never wait for
+the model.  A model call past --request-timeout answers 504 and its worker is
+replaced."""
 
 SERVER_EPILOG = ("Environment twins: ADDRESS, URL_PREFIX, MAX_WORKERS, WITH_ERROR_SERVER, TARGET_TYPE, "
-                 "POSITIVE_CLASS_LABEL, NEGATIVE_CLASS_LABEL, CLASS_LABELS.  Routes: /, /ping/, /health/, /info/, "
-                 "/stats/, /capabilities/, /predict/, /predictions/, /transform/, /predictUnstructured/, "
+                 "POSITIVE_CLASS_LABEL, NEGATIVE_CLASS_LABEL, CLASS_LABELS, and DRUM's serving knobs "
+                 + ", ".join(f"{x.env} ({x.flag})" for x in RUNTIME_SETTINGS)
+                 + " (also as MLOPS_RUNTIME_PARAM_<NAME> runtime parameters).  Routes: /, /ping/, /health/, "
+                 "/info/, /stats/, /capabilities/, /predict/, /predictions/, /transform/, /predictUnstructured/, "
                  "/openapi.json, /metrics (all under URL_PREFIX).")
 
 
@@ -43,9 +62,7 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
     """Add ``server`` and ``env`` to the CLI."""
     server = subparsers.add_parser(
         "server", help="serve a model folder over HTTP with DRUM's routes",
-        description="Serve --code-dir over HTTP, as 'drum server' does: one threaded process by default, "
-                    "gunicorn with pre-forked workers with --max-workers N (or MAX_WORKERS).",
-        epilog=SERVER_EPILOG)
+        description=SERVER_DESCRIPTION, epilog=SERVER_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     model_flags(server)
     g = server.add_argument_group("server")
     g.add_argument("--address", default=os.environ.get("ADDRESS") or DEFAULT_ADDRESS,
@@ -55,9 +72,9 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                    help="if the model fails to load, keep serving and answer 513 with the error "
                         "(default: WITH_ERROR_SERVER)")
     g.add_argument("--max-workers", type=_workers, default=None,
-                   help="serve with gunicorn and this many worker processes (default: MAX_WORKERS)")
+                   help="worker processes, each with its own copy of the model (default: MAX_WORKERS, else 1)")
     g.add_argument("--production", action="store_true",
-                   help="serve with gunicorn (workers: --max-workers, MAX_WORKERS, else 1)")
+                   help="accepted for DRUM scripts: drumnb always serves with a gunicorn master")
     g.add_argument("--max-request-size", type=_size, default=DEFAULT_MAX_REQUEST_SIZE,
                    help="largest request body accepted, e.g. 50MB, 1GiB (larger: 413; default: 256MiB)")
     g.add_argument("--max-columns", type=_count, default=DEFAULT_MAX_COLUMNS,
@@ -66,8 +83,12 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                    help="most rows x columns a payload may declare (Matrix Market, Parquet, Arrow; for sparse "
                         "payloads its rows and stored entries); more: 413 before parsing (default: the "
                         "--max-request-size in bytes)")
-    g.add_argument("--threads", type=_workers, default=1,
-                   help="requests each gunicorn worker serves at once (default: 1; hooks still run one at a time)")
+    g.add_argument("--threads", type=_workers, default=4,
+                   help="requests each worker runs at once (default: 4; calls into a model with hooks still run "
+                        "one at a time)")
+    for setting in RUNTIME_SETTINGS:
+        g.add_argument(setting.flag, dest=setting.field, default=None, metavar=setting.field.split("_")[-1].upper(),
+                       help=f"{setting.help} (env: {setting.env})")
     common_flags(server)
     server.set_defaults(handler=cmd_server)
 
@@ -96,6 +117,14 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         host, port = parse_address(args.address)
     except ValueError as exc:
         raise ConfigurationError(str(exc), hint="pass --address HOST:PORT, e.g. --address 127.0.0.1:8080") from None
+    runtime = {}
+    for setting in RUNTIME_SETTINGS:  # the flag, else DRUM's variable (plain or runtime parameter), else default
+        try:
+            given = getattr(args, setting.field, None)
+            runtime[setting.field] = (parse_setting(setting, given, setting.flag) if given is not None
+                                      else runtime_setting(setting))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc), hint=f"see drumnb server --help for {setting.flag}") from None
     workers = args.max_workers
     if workers is None and os.environ.get("MAX_WORKERS", "").strip():
         try:
@@ -111,7 +140,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         code_dir=load_kwargs.pop("code_dir"), target_type=load_kwargs.pop("target_type"), load_kwargs=load_kwargs,
         host=host, port=port, url_prefix=normalize_prefix(url_prefix), with_error_server=args.with_error_server,
         max_request_size=args.max_request_size, max_columns=args.max_columns, max_cells=args.max_cells,
-        workers=workers, threads=args.threads, logging_level=level)
+        workers=workers, threads=args.threads, logging_level=level, **runtime)
 
 
 def cmd_server(args: argparse.Namespace) -> int:
@@ -120,13 +149,18 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     check_address(options.host, options.port)  # before the model loads: a taken port fails at once
-    if options.workers:
-        from . import gunicorn
+    if options.worker_class == "werkzeug":
+        if (options.workers or 1) > 1:
+            from ..core.errors import UsageError
 
-        return gunicorn.run(options)
-    from . import runner
+            raise UsageError("--worker-class werkzeug serves from this one process: it cannot run "
+                             f"{options.workers} workers", hint="drop --max-workers, or choose --worker-class granian")
+        from . import runner
 
-    return runner.serve_forever(options)
+        return runner.serve_forever(options)
+    from . import gunicorn
+
+    return gunicorn.run(options)
 
 
 def cmd_env(args: argparse.Namespace) -> int:

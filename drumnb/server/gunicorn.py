@@ -1,12 +1,15 @@
-"""Multi-process serving: gunicorn with N pre-forked workers.
+"""Serving: a gunicorn master and N pre-forked workers, each serving HTTP with granian's compiled server.
 
-The calling process becomes the gunicorn master (gthread workers, one request
-at a time per thread, new connection per request so that load spreads over
-idle workers).  It never loads the model:
-each worker builds its own app (and loads the model once) right after the
-fork, so hooks and frameworks that dislike ``fork`` are safe.  gunicorn
-replaces a worker that dies and stops gracefully on SIGTERM (requests in
-flight finish, within ``graceful_timeout``).
+The calling process becomes the gunicorn master (the arbiter).  It holds the
+listening socket (connections wait in its backlog while a worker starts or is
+replaced: never refused), and never loads the model: each worker builds its
+own app (and loads the model once) right after the fork, so hooks and
+frameworks that dislike ``fork`` are safe.  The master replaces a worker that
+dies, stops answering its heartbeat (``timeout``), outlives a request timeout
+or reaches ``max_requests`` (+ jitter), and stops gracefully on SIGTERM
+(requests in flight finish, within ``graceful_timeout``).  The workers' HTTP
+server is granian's (:mod:`drumnb.server.workers`), or gunicorn's own threaded
+/ one-request workers with ``--worker-class gthread|sync``.
 
 Workers share a metrics folder (``PROMETHEUS_MULTIPROC_DIR``; a private
 temporary one unless set): ``/metrics`` and ``/stats/`` add up every
@@ -49,13 +52,17 @@ class DrumnbGunicorn(BaseApplication):
 
     def load_config(self) -> None:
         opts = self.options
+        worker_class = worker_class_path(opts.worker_class)
+        timeout = opts.timeout
+        if opts.worker_class == "sync" and opts.request_timeout:  # its heartbeat stops while it answers
+            timeout = max(timeout, int(opts.request_timeout) + opts.graceful_timeout)
         settings = {
-            "bind": [opts.address], "workers": opts.workers or 1, "worker_class": "gthread",
-            # A worker accepts a connection only when one of its threads is free, and closes it after
-            # the answer: connections then go to idle workers (kept-alive ones would stay with a busy one).
-            "threads": opts.threads, "worker_connections": opts.threads, "keepalive": 0,
-            "timeout": opts.timeout, "graceful_timeout": opts.graceful_timeout, "loglevel": opts.logging_level, "accesslog": None, "errorlog": "-",
-            "proc_name": "drumnb", "preload_app": False, "control_socket_disable": True,
+            "bind": [opts.address], "workers": opts.workers or 1, "worker_class": worker_class,
+            "threads": opts.threads, "worker_connections": max(opts.worker_connections, opts.threads),
+            "keepalive": opts.keep_alive, "backlog": opts.backlog, "max_requests": opts.max_requests,
+            "max_requests_jitter": opts.max_requests_jitter, "timeout": timeout,
+            "graceful_timeout": opts.graceful_timeout, "loglevel": opts.logging_level, "accesslog": None,
+            "errorlog": "-", "proc_name": "drumnb", "preload_app": False, "control_socket_disable": True,
             "child_exit": self._child_exit, "when_ready": self._when_ready,
         }
         for key, value in settings.items():
@@ -68,25 +75,37 @@ class DrumnbGunicorn(BaseApplication):
 
         opts = self.options
         try:
-            return create_app(opts.loader(), url_prefix=opts.url_prefix, with_error_server=opts.with_error_server,
-                              max_request_size=opts.max_request_size, server_name="gunicorn",
-                              multiprocess=True, process_root=self.master_pid, max_columns=opts.max_columns,
-                              max_cells=opts.max_cells)
+            return create_app(opts.loader(), server_name="gunicorn", multiprocess=True,
+                              process_root=self.master_pid, **opts.app_kwargs())
         except DrumnbError as exc:
             _write_load_error(self.metrics_dir, exc)
             sys.exit(WORKER_BOOT_ERROR)
 
     def _when_ready(self, arbiter: Any) -> None:
         opts = self.options
+        limit = f"{opts.request_timeout:g} s" if opts.request_timeout else "none"
         print(f"drumnb: serving {opts.code_dir} on http://{opts.address}{opts.url_prefix}/ "
-              f"(gunicorn, {opts.workers} worker(s), master pid {os.getpid()}); "
-              f"ready when /health/ answers", file=sys.stderr, flush=True)
+              f"({opts.workers or 1} worker(s) x {opts.threads} threads, {opts.worker_class} HTTP server, "
+              f"request timeout {limit}, master pid {os.getpid()}); ready when /health/ answers",
+              file=sys.stderr, flush=True)
 
     @staticmethod
     def _child_exit(arbiter: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_class_path(name: str) -> str:
+    """The gunicorn worker class serving ``name`` (granian falls back to gthread when granian cannot be used)."""
+    from . import workers
+
+    if name == "granian" and not workers.granian_available():
+        log.warning("granian %s is not usable here; serving with gunicorn's gthread workers",
+                    "is not installed" if workers.granian_version() is None else workers.granian_version())
+        name = "gthread"
+    return {"granian": "drumnb.server.workers.GranianWorker", "gthread": "drumnb.server.workers.ThreadWorker",
+            "sync": "drumnb.server.workers.SyncWorker"}[name]
 
 
 def _write_load_error(folder: str, exc: DrumnbError) -> None:

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 log = logging.getLogger("drumnb.server")
 _requested = threading.Event()
 
 
-def request_recycle(reason: str) -> None:
+def request_recycle(reason: str, level: int = logging.WARNING) -> None:
     """Ask, once, for this worker to finish the requests in flight and be replaced by a fresh one."""
     if not _requested.is_set():
         _requested.set()
-        log.warning("worker will be replaced: %s", reason)
+        log.log(level, "worker %d will be replaced: %s", os.getpid(), reason)
 
 
 def recycle_requested() -> bool:

@@ -1,7 +1,8 @@
 """Serve an app in one process with werkzeug's threaded WSGI server.
 
-Used by ``drumnb server`` without ``--max-workers`` and by the background
-server.  HTTP/1.1 keep-alive is on; SIGTERM (and Ctrl-C) stop accepting,
+Used by the background server (notebooks) and by ``drumnb server
+--worker-class werkzeug`` (one process, no gunicorn master: for debugging;
+nothing replaces the process after a request timeout).  HTTP/1.1 keep-alive is on; SIGTERM (and Ctrl-C) stop accepting,
 let the requests in flight finish (bounded), then return.
 """
 from __future__ import annotations
@@ -73,9 +74,7 @@ def serve_forever(options: ServerOptions) -> int:
     from .app import create_app
 
     started = time.perf_counter()
-    app = create_app(options.loader(), url_prefix=options.url_prefix, with_error_server=options.with_error_server,
-                     max_request_size=options.max_request_size, max_columns=options.max_columns,
-                     max_cells=options.max_cells)
+    app = create_app(options.loader(), **options.app_kwargs())
     server = make_wsgi_server(app, options.host, options.port)
     stopping = threading.Event()
 

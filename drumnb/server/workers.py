@@ -1,0 +1,160 @@
+"""The gunicorn worker classes ``drumnb server`` runs.
+
+* :class:`GranianWorker` (the default): the worker serves HTTP on the master's
+  socket with granian's compiled (Rust) server.  Connections are handled
+  asynchronously -- an idle or slow client costs no thread -- and complete
+  requests run the WSGI app on ``threads`` Python threads.  Per request that
+  is several times less Python than gunicorn's own workers
+  (benchmarks/server_bench.py).
+* :class:`ThreadWorker` / :class:`SyncWorker`: gunicorn's ``gthread`` and
+  ``sync`` workers (``--worker-class gthread|sync``).
+
+All of them honour a recycle request (:mod:`drumnb.server.lifecycle`: a model
+call outlived the request timeout): they finish the requests in flight and
+exit, and the master starts a fresh worker.  gunicorn's own ``max_requests``
+(+ jitter) applies to all three.
+
+granian's worker is driven through the internal API its own process manager
+uses; :func:`granian_available` says whether the installed granian is a
+release this was written against (else the runner falls back to gthread).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker as _GThreadWorker
+from gunicorn.workers.sync import SyncWorker as _SyncWorker
+
+from . import lifecycle
+
+log = logging.getLogger("drumnb.server")
+#: The granian releases whose internal worker API :class:`GranianWorker` was written against.
+GRANIAN_RELEASES = ("2.8.",)
+
+
+def granian_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("granian")
+    except Exception:  # noqa: BLE001 - not installed
+        return None
+
+
+def granian_available() -> bool:
+    """Whether granian is installed, a supported release, and has the worker API :class:`GranianWorker` uses."""
+    found = granian_version()
+    if found is None or not found.startswith(GRANIAN_RELEASES):
+        return False
+    try:
+        from granian._futures import _new_cbscheduler  # noqa: F401
+        from granian._granian import SocketHolder, WorkerSignal, WSGIWorker  # noqa: F401
+        from granian.wsgi import _callback_wrapper  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Recycles:
+    """gunicorn's workers call ``notify()`` between requests: there they also honour a recycle request."""
+
+    alive: bool
+
+    def notify(self) -> None:
+        super().notify()  # type: ignore[misc]
+        if self.alive and lifecycle.recycle_requested():
+            self.alive = False
+
+
+class ThreadWorker(_Recycles, _GThreadWorker):
+    """gunicorn's ``gthread`` worker."""
+
+
+class SyncWorker(_Recycles, _SyncWorker):
+    """gunicorn's ``sync`` worker (one connection at a time: idle clients can starve it)."""
+
+
+class GranianWorker(Worker):
+    """One worker process serving the app with granian's HTTP server on the master's socket."""
+
+    _stop: Any = None
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        # The server runs in Rust threads: stop it from the handler (gunicorn's handlers only flip flags).
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(sig, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        self.alive = False
+        if self._stop is not None:
+            self._stop.set()
+
+    def run(self) -> None:
+        from granian._futures import _new_cbscheduler
+        from granian._granian import SocketHolder, WorkerSignal, WSGIWorker
+        from granian._loops import loops
+        from granian.http import HTTP1Settings
+        from granian.wsgi import _callback_wrapper
+
+        cfg = self.cfg
+        self._stop = stop = WorkerSignal()
+        stopped = threading.Event()
+        stop.add_cb(stopped.set)
+        threads = max(1, cfg.threads)
+        # keep-alive: granian bounds the wait for the next request's headers (ms)
+        http1 = HTTP1Settings(keep_alive=cfg.keepalive > 0,
+                              header_read_timeout=min(60_000, max(1_000, cfg.keepalive * 1000)))
+        sock = (None, SocketHolder(self.sockets[0].fileno(), False, cfg.backlog))
+        callback = _callback_wrapper(_Counting(self.wsgi, self.max_requests), {"url_path_prefix": None}, None)
+        no_tls = (False, None, None, None, "tls1.3", None, [], False)
+        server = WSGIWorker(self.age, sock, None, 1, 512, threads, 30, max(threads, cfg.worker_connections),
+                            "1", http1, None, None, *no_tls, (None, None))
+        loop = loops.get("asyncio")
+        threading.Thread(target=self._heartbeat, args=(stop, stopped), name="drumnb-heartbeat", daemon=True).start()
+        if not self.alive:  # a signal came while the app was loading
+            return
+        try:
+            server.serve_mtr(_new_cbscheduler(loop, callback, impl_asyncio=True), loop, stop)
+            stopped.wait()
+        finally:
+            self.alive = False
+            sys.stdout.flush()
+            sys.stderr.flush()
+        # The requests in flight are answered.  A model call past its timeout may still hold a thread:
+        # do not wait for it at interpreter exit.
+        os._exit(0)
+
+    def _heartbeat(self, stop: Any, stopped: threading.Event) -> None:
+        """Tell the master this worker lives; stop it when asked to recycle or when the master is gone."""
+        interval = 1.0 if not self.timeout else max(0.1, min(1.0, self.timeout / 4))
+        while not stopped.wait(interval):
+            self.notify()
+            if self.ppid != os.getppid():
+                log.warning("the gunicorn master %s went away; worker %s stops", self.ppid, self.pid)
+                self.alive = False
+            elif lifecycle.recycle_requested():
+                self.alive = False
+            if not self.alive:
+                stop.set()
+
+
+class _Counting:
+    """The WSGI app, counting requests: at ``limit`` (gunicorn's max_requests + jitter) the worker is recycled."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app = app
+        self.limit = limit if limit < sys.maxsize else 0
+        self._count = itertools.count(1)
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if next(self._count) == self.limit:
+            lifecycle.request_recycle(f"served {self.limit} requests (--max-requests)", logging.INFO)
+        return self.app(environ, start_response)
