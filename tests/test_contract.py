@@ -334,3 +334,17 @@ def test_geopoint_values_pass_through(tmp_path):
     two = "return pd.DataFrame({'latitude': [1.0] * n, 'longitude': [2.0] * n})"
     with pytest.raises(ContractError, match="'Predictions' column"):  # several columns: one must be Predictions
         drumnb.load_model(scoring_folder(tmp_path, two, "two"), "geopoint").predict(frame(2))
+
+
+def test_a_transform_hook_with_three_arguments_gets_y(tmp_path):
+    folder = write_folder(tmp_path, "t", """
+        import pandas as pd
+        def load_model(code_dir):
+            return "m"
+        def transform(data, model, y):
+            return data.assign(y_seen=None if y is None else y.iloc[:, 0].tolist())
+    """)
+    model = drumnb.load_model(folder, "transform")
+    out = model.predict(frame(2), y=b"target\n7\n8\n")
+    assert out["y_seen"].tolist() == [7, 8]
+    assert model.predict(frame(2))["y_seen"].isna().all()

@@ -16,7 +16,6 @@ Every scenario that starts R runs in a child process.
 """
 from __future__ import annotations
 
-import inspect
 import io
 import subprocess
 from pathlib import Path
@@ -32,10 +31,6 @@ import drumnb
 assert start_server  # a fixture, used by name below
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not HAVE_R, reason=NO_R)]
-#: the core hands a transform model's target values to the model (Model.predict(..., y=...))
-CORE_PASSES_Y = "y" in inspect.signature(drumnb.Model.predict).parameters
-needs_core_y = pytest.mark.skipif(not CORE_PASSES_Y, reason="the core does not pass y to transform models yet: "
-                                                            "Model.predict(..., y=...) is missing")
 
 TRAIN = r"""
 suppressPackageStartupMessages({library(caret); library(Matrix)})
@@ -266,7 +261,6 @@ def test_r_transform_with_dots_or_two_arguments(api):
         assert api[key] == {"wt2": [5.0, 6.0, 3.0]}  # y is not forced on a transform that does not take it
 
 
-@needs_core_y
 def test_transform_model_gets_y_through_the_api_and_the_server(start_server, rc):
     code = f"""
         import pandas as pd

@@ -229,8 +229,12 @@ class Model:
 
     def predict(self, data: Any, *, format: str | None = None, content_type: str | None = None,
                 sparse_column_names: Sequence[str] | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Any:
+                progress: Callable[[int, int], None] | None = None, y: Any = None) -> Any:
         """Score ``data`` and return predictions as a DataFrame.
+
+        ``y``: a transform model's target values (DataFrame, Series, CSV bytes
+        or a CSV path), handed to a ``transform(data, model, y)`` hook as its
+        third argument, as DRUM does (``None`` when not given).
 
         ``data`` is a DataFrame, bytes (CSV by default; ``format`` or
         ``content_type`` name another), or a path to a file whose extension
@@ -252,7 +256,10 @@ class Model:
             schema.check_input(frame)
         received = frame
         if "transform" in self.hooks:
-            frame = call_hook(self.hooks, "transform", frame, self.model)
+            args = (frame, self.model)
+            if t == TRANSFORM and takes_target(self.hooks.functions["transform"]):
+                args += (self._read_target(y),)
+            frame = call_hook(self.hooks, "transform", *args)
         if t == TRANSFORM:
             out = self._transform_output(frame, progress)
             if schema is not None:
@@ -276,6 +283,20 @@ class Model:
         if self.reporter is not None and self.monitor.record_predictions:
             self._record(frame, pred, time.perf_counter() - started)
         return pred
+
+    def _read_target(self, y: Any) -> Any:
+        """Target values as the transform hook gets them: parsed without read_input_data (as DRUM)."""
+        if y is None or isinstance(y, (pd.DataFrame, pd.Series)):
+            return y
+        if isinstance(y, (str, os.PathLike)):
+            with open(y, "rb") as fh:
+                y = fh.read()
+        native = getattr(self.predictor, "read_bytes", None)  # R: read.csv, as DRUM's R runner reads y
+        if native is not None:
+            return native(bytes(y))
+        from . import codecs
+
+        return codecs.read_frame(bytes(y), format="csv")
 
     def _record(self, frame: Any, pred: pd.DataFrame, seconds: float) -> None:
         labels = self.config.labels
@@ -481,6 +502,19 @@ def _plain(obj: Any) -> Any:
     if isinstance(data, list) and not isinstance(obj, (dict, list)):
         return {"data": data}
     return obj
+
+
+def takes_target(fn: Callable[..., Any]) -> bool:
+    """Whether a transform hook takes a third positional argument (the target values)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return True
+    return len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 3
 
 
 def _is_sparse(obj: Any) -> bool:

@@ -151,10 +151,10 @@ class ModelServer:
         return Response(body, 200, content_type=content_type)
 
     # --- scoring -------------------------------------------------------------------------------
-    def _score(self, model: Any, payload: payloads.Payload) -> Any:
+    def _score(self, model: Any, payload: payloads.Payload, **extra: Any) -> Any:
         started = time.perf_counter()
         result = self.call(self._limited, model.predict, payload.data, format=payload.format,
-                           content_type=payload.content_type, sparse_column_names=payload.sparse_columns)
+                           content_type=payload.content_type, sparse_column_names=payload.sparse_columns, **extra)
         self.metrics.observe_predict(time.perf_counter() - started, _rows(result))
         return result
 
@@ -184,11 +184,11 @@ class ModelServer:
                              hint=f"POST the data to {self.url_prefix}{route}")
         payload = payloads.read_payload(request)
         y_payload = payloads.read_payload(request, "y", required=False)
-        result = self._score(model, payload)
         y = None
         if y_payload is not None and y_payload.data.strip():
             y = self._limited(codecs.read_frame, y_payload.data, format=y_payload.format,
                               content_type=y_payload.content_type)
+        result = self._score(model, payload, y=y_payload.data if y is not None else None)  # transform(X, model, y)
         return self.json(payloads.transform_json(result, y))
 
     def unstructured(self) -> Response:
