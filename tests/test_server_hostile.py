@@ -202,31 +202,34 @@ DAMAGED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(DAMAGED))
+MULTIPART = {
+    "multipart-no-boundary": (b"--x\r\nContent-Disposition: form-data; name=\"X\"\r\n\r\na\n1\n--x--\r\n",
+                              "multipart/form-data"),
+    "multipart-wrong-boundary": (b"--y\r\nContent-Disposition: form-data; name=\"X\"\r\n\r\na\n1\n--y--\r\n",
+                                 "multipart/form-data; boundary=x"),
+    "multipart-truncated": (b"--x\r\nContent-Disposition: form-data; name=\"X\"; filename=\"a.csv\"\r\n\r\na,b",
+                            "multipart/form-data; boundary=x"),
+    "multipart-garbage-headers": (b"--x\r\n\x00\x01\x02\r\n\r\n\r\n--x--\r\n", "multipart/form-data; boundary=x"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED) + sorted(MULTIPART))
 def test_damaged_payloads_are_4xx_json_and_the_server_survives(threaded, case):
-    body, content_type = DAMAGED[case]
+    body, content_type = {**DAMAGED, **MULTIPART}[case]
     resp = threaded.post("/predict/", data=body, headers={"Content-Type": content_type})
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:300])
     assert strict(resp)["message"].startswith("ERROR: ")
     assert threaded.proc.poll() is None and threaded.get("/ping/").status_code == 200
 
 
-MULTIPART = {
-    "no-boundary": (b"--x\r\nContent-Disposition: form-data; name=\"X\"\r\n\r\na\n1\n--x--\r\n", "multipart/form-data"),
-    "wrong-boundary": (b"--y\r\nContent-Disposition: form-data; name=\"X\"\r\n\r\na\n1\n--y--\r\n",
-                       "multipart/form-data; boundary=x"),
-    "truncated": (b"--x\r\nContent-Disposition: form-data; name=\"X\"; filename=\"a.csv\"\r\n\r\na,b",
-                  "multipart/form-data; boundary=x"),
-    "garbage-headers": (b"--x\r\n\x00\x01\x02\r\n\r\n\r\n--x--\r\n", "multipart/form-data; boundary=x"),
-}
+@pytest.mark.parametrize("charset", ["zlib", "bz2", "base64", "rot13", "uu"])
+def test_unstructured_charset_must_be_a_text_encoding(unstructured, charset):
+    import zlib
 
-
-@pytest.mark.parametrize("case", sorted(MULTIPART))
-def test_malformed_multipart_is_4xx_json(threaded, case):
-    body, content_type = MULTIPART[case]
-    resp = threaded.post("/predict/", data=body, headers={"Content-Type": content_type})
-    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:300])
-    assert strict(resp)["message"].startswith("ERROR: ")
+    bomb = zlib.compress(b"\0" * 50_000_000, 9)  # 50 MB once inflated; about 50 kB sent
+    resp = unstructured.post("/predictUnstructured/", data=bomb,
+                             headers={"Content-Type": f"text/plain; charset={charset}"})
+    assert resp.status_code == 400 and "unknown charset" in strict(resp)["message"]
 
 
 @pytest.mark.parametrize("route", ["/chat/completions", "/v1/chat/completions"])

@@ -90,10 +90,15 @@ def is_text(mimetype: str) -> bool:
 
 def _check_charset(charset: str) -> codecs.CodecInfo:
     try:
-        return codecs.lookup(charset)
+        info = codecs.lookup(charset)
     except LookupError:
+        info = None
+    # bytes.decode refuses bytes-to-bytes codecs too (zlib, bz2, base64, rot13, ...): a "charset=zlib" body
+    # would otherwise be decompressed, without bound, before the hook sees it
+    if info is None or not getattr(info, "_is_text_encoding", True):
         raise UnstructuredInputError(f"unknown charset {charset!r} in the content type",
-                                     hint="use a charset Python knows, e.g. utf-8, latin-1, utf-16") from None
+                                     hint="use a charset Python knows, e.g. utf-8, latin-1, utf-16")
+    return info
 
 
 def decode_request(body: bytes, content_type: str | None, *, batch: bool = False) -> Decoded:
