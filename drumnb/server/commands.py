@@ -145,8 +145,10 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
 
 def cmd_server(args: argparse.Namespace) -> int:
     """``drumnb server``: serve until SIGTERM / Ctrl-C."""
+    from .lifecycle import startup_begins
     from .options import check_address
 
+    startup_begins()  # until the app is built (in each worker)
     options = options_from_args(args)
     check_address(options.host, options.port)  # before the model loads: a taken port fails at once
     if options.worker_class == "werkzeug":

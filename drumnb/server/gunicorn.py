@@ -33,6 +33,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..core.errors import DrumnbError, ModelLoadError
+from . import lifecycle
 from .options import ServerOptions
 
 log = logging.getLogger("drumnb.server")
@@ -64,6 +65,7 @@ class DrumnbGunicorn(BaseApplication):
             "graceful_timeout": opts.graceful_timeout, "loglevel": opts.logging_level, "accesslog": None,
             "errorlog": "-", "proc_name": "drumnb", "preload_app": False, "control_socket_disable": True,
             "child_exit": self._child_exit, "when_ready": self._when_ready,
+            "post_fork": lambda arbiter, worker: lifecycle.startup_begins(),
         }
         for key, value in settings.items():
             if key in self.cfg.settings:  # control_socket_disable exists in newer gunicorn only
@@ -75,13 +77,16 @@ class DrumnbGunicorn(BaseApplication):
 
         opts = self.options
         try:
-            return create_app(opts.loader(), server_name="gunicorn", multiprocess=True,
-                              process_root=self.master_pid, **opts.app_kwargs())
+            app = create_app(opts.loader(), server_name="gunicorn", multiprocess=True,
+                             process_root=self.master_pid, **opts.app_kwargs())
         except DrumnbError as exc:
             _write_load_error(self.metrics_dir, exc)
             sys.exit(WORKER_BOOT_ERROR)
+        lifecycle.startup_done()
+        return app
 
     def _when_ready(self, arbiter: Any) -> None:
+        lifecycle.startup_done()  # the master's start-up; each worker's ends when its app is built
         opts = self.options
         limit = f"{opts.request_timeout:g} s" if opts.request_timeout else "none"
         print(f"drumnb: serving {opts.code_dir} on http://{opts.address}{opts.url_prefix}/ "

@@ -16,6 +16,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from .lifecycle import startup_done
 from .options import ServerOptions
 
 log = logging.getLogger("drumnb.server")
@@ -75,6 +76,7 @@ def serve_forever(options: ServerOptions) -> int:
 
     started = time.perf_counter()
     app = create_app(options.loader(), **options.app_kwargs())
+    startup_done()
     server = make_wsgi_server(app, options.host, options.port)
     stopping = threading.Event()
 
