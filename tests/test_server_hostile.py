@@ -184,14 +184,54 @@ def test_parquet_declaring_more_cells_than_allowed_is_413(threaded):
     assert "--max-cells" in strict(resp)["message"]
 
 
+ARROW = "application/vnd.apache.arrow.stream"
+
+
+def _ipc(table, **options) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(**options)) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def test_compressed_arrow_and_parquet_declaring_too_many_values_are_refused_before_inflating(threaded):
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    flat = pa.table({c: np.zeros(20_000_000) for c in "abcdef"})  # 960 MB of floats, about 30 kB compressed
+    nested = pa.table({"a": pa.array([np.zeros(20_000_000)], type=pa.list_(pa.float64()))})  # one row
+    parquet = io.BytesIO()
+    pq.write_table(nested, parquet, compression="zstd")
+    for body, content_type in ((_ipc(flat, compression="zstd"), ARROW), (_ipc(nested, compression="zstd"), ARROW),
+                               (parquet.getvalue(), "application/vnd.apache.parquet")):
+        assert len(body) < 100_000
+        resp, seconds = _timed_post(threaded.url + "/predict/", body, content_type)
+        assert resp.status_code == 413 and seconds < 1.0, (resp.status_code, seconds, resp.text[:200])
+        assert "--max-cells" in strict(resp)["message"]
+
+
+def _arrow_with_bad_offsets() -> bytes:
+    """A string column whose last offset points 2 GB past its data: pyarrow's to_pandas read out of bounds."""
+    import pyarrow as pa
+
+    body = _ipc(pa.table({"s": pa.array(["x", "y"])}))
+    offsets = body.rindex(b"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00")
+    return body[:offsets + 8] + b"\x00\xff\xff\x7f" + body[offsets + 12:]
+
+
 # --- damaged payloads: a 4xx JSON answer, and the same process keeps serving -----------------------
 
-ARROW = "application/vnd.apache.arrow.stream"
 DAMAGED = {
     "arrow-8-bytes": (b"\x88u4\xa2\x0f\x0b\r\x04", ARROW),  # pyarrow raised OSError: was a 500
     "arrow-8-bytes-truncated": (b"\xff\xff\xff\xff\x10\x00\x00\x00", ARROW),
     "arrow-file-magic": (b"ARROW1\x00\x00", ARROW),
     "arrow-garbage": (b"garbage!", ARROW),
+    "arrow-bad-string-offsets": (_arrow_with_bad_offsets(), ARROW),  # was SIGSEGV
     "parquet-garbage": (b"PAR1garbagePAR1", "application/vnd.apache.parquet"),
     # scipy's Matrix Market reader killed the process (SIGSEGV / SIGFPE) on these two
     "mtx-no-final-newline": (b"%%MatrixMarket matrix coordinate real general\n2 3 1\n1 1 1x", "text/mtx"),

@@ -597,11 +597,69 @@ def read_arrow(data: bytes, *, sparse_column_names: list[str] | None = None) -> 
         buffer = pa.py_buffer(data)
         reader = pa.ipc.open_file(buffer) if data[:6] == b"ARROW1" else pa.ipc.open_stream(buffer)
         _LIMITS.get().check("Arrow IPC", len(reader.schema))
+        if _LIMITS.get().max_cells is not None:  # before any (compressed) body is inflated
+            declared = _arrow_declared_values(buffer)
+            if declared is not None:
+                _LIMITS.get().check("Arrow IPC", len(reader.schema), cells=declared)
         table = reader.read_all()
         _LIMITS.get().check("Arrow IPC", table.num_columns, cells=table.num_rows * table.num_columns)
+        table.validate(full=True)  # IPC data is not checked on read: bad offsets crash to_pandas (SIGSEGV)
         return table.to_pandas()
-    except _BINARY_ERRORS as exc:
+    except (*_BINARY_ERRORS, pa.ArrowException) as exc:  # ArrowMemoryError: a damaged size
         raise _binary_error("Arrow IPC", data, exc) from None
+
+
+def _arrow_declared_values(buffer) -> int | None:
+    """How many values (rows x columns, nested children and dictionaries included) an Arrow IPC payload
+    declares, read from its messages' metadata without inflating a body (a compressed body of a few kB
+    can declare gigabytes); None when the messages cannot be read (pyarrow then says why)."""
+    import struct
+
+    import pyarrow as pa
+
+    def table(meta: bytes, pos: int):
+        vtable = pos - struct.unpack_from("<i", meta, pos)[0]
+        size = struct.unpack_from("<H", meta, vtable)[0]
+
+        def field(i: int) -> int | None:
+            at = 4 + 2 * i
+            offset = struct.unpack_from("<H", meta, vtable + at)[0] if at < size else 0
+            return pos + offset if offset else None
+        return field
+
+    def child(meta: bytes, at: int) -> int:  # a table or vector referenced from ``at``
+        return at + struct.unpack_from("<I", meta, at)[0]
+
+    total = 0
+    try:
+        reader = pa.ipc.MessageReader.open_stream(buffer[8:] if buffer[:6].to_pybytes() == b"ARROW1" else buffer)
+        while True:
+            try:
+                message = reader.read_next_message()
+            except StopIteration:
+                break
+            if message is None:
+                break
+            if message.type not in ("record batch", "dictionary"):
+                continue
+            meta = message.metadata.to_pybytes()
+            header_at = table(meta, struct.unpack_from("<I", meta, 0)[0])(2)  # Message.header
+            if header_at is None:
+                return None
+            batch = table(meta, child(meta, header_at))
+            if message.type == "dictionary":  # DictionaryBatch.data: a RecordBatch
+                data_at = batch(1)
+                if data_at is None:
+                    return None
+                batch = table(meta, child(meta, data_at))
+            nodes_at = batch(1)  # RecordBatch.nodes: FieldNode {length: int64, null_count: int64}
+            if nodes_at is not None:
+                nodes = child(meta, nodes_at)
+                count = struct.unpack_from("<I", meta, nodes)[0]
+                total += sum(struct.unpack_from("<q", meta, nodes + 4 + 16 * k)[0] for k in range(count))
+    except (pa.ArrowException, OSError, ValueError, struct.error, IndexError):
+        return None
+    return total
 
 
 def write_arrow(df: pd.DataFrame) -> bytes:
@@ -623,8 +681,12 @@ def read_parquet(data: bytes, *, sparse_column_names: list[str] | None = None) -
     try:
         meta = pq.ParquetFile(pa.BufferReader(data)).metadata
         _LIMITS.get().check("Parquet", meta.num_columns, cells=meta.num_rows * meta.num_columns)
+        if _LIMITS.get().max_cells is not None:  # values of nested columns too (a list column of 1 row, 1e9 values)
+            values = sum(meta.row_group(g).column(c).num_values
+                         for g in range(meta.num_row_groups) for c in range(meta.num_columns))
+            _LIMITS.get().check("Parquet", meta.num_columns, cells=values)
         return pq.read_table(pa.BufferReader(data)).to_pandas()
-    except _BINARY_ERRORS as exc:
+    except (*_BINARY_ERRORS, pa.ArrowException) as exc:  # ArrowMemoryError: a damaged size
         raise _binary_error("Parquet", data, exc) from None
 
 
