@@ -82,6 +82,24 @@ def test_binary_predictions_are_checked_2d(tmp_path):
     r.report_predictions_data(predictions=[[0.2, 0.8]], class_names=["no", "yes"])
 
 
+def test_a_batch_is_written_whole_or_not_at_all(tmp_path):
+    path = str(tmp_path / "s.sqlite")
+    r = Reporter(path, model="m", target_type="regression")
+    with pytest.raises(RuntimeError), r.batch():
+        r.report_deployment_stats(num_predictions=1, execution_time=1.0)
+        r.report_predictions_data(predictions=[1.0])
+        raise RuntimeError("the request failed after reporting")
+    r.report_predictions_data(predictions=[1.0], association_ids=["x"])
+    with pytest.raises(MonitoringError, match="already reported"), r.batch():
+        r.report_deployment_stats(num_predictions=2, execution_time=1.0)
+        r.report_predictions_data(predictions=[2.0, 3.0], association_ids=["y", "x"])
+    with r.batch():
+        r.report_deployment_stats(num_predictions=1, execution_time=1.0)
+        r.report_predictions_data(predictions=[4.0], association_ids=["z"])
+    rec = monitoring.open(path)
+    assert rec.predictions["association_id"].tolist() == ["x", "z"] and rec.stats["num_predictions"].tolist() == [1]
+
+
 def _writer(path: str, worker: int, n: int) -> None:
     r = Reporter(path, model="m", target_type="regression")
     for start in range(0, n, 500):

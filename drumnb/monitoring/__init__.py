@@ -258,6 +258,13 @@ class Reporter:
         self.target_type = target_type
         self._local = threading.local()
 
+    def __getstate__(self) -> dict:  # picklable (to another process): the thread-local state stays here
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
     def _submit(self, sql: str, rows: list[tuple]) -> None:
         pending = getattr(self._local, "pending", None)
         if pending is not None:
