@@ -14,6 +14,12 @@ found and checked by the differential tests); anything else is read by pandas.  
 byte for byte as ``df.to_csv(index=False)``, with a faster formatter for plain
 numeric frames.
 
+Untrusted payloads: within :func:`limits` (the server sets them per request)
+a payload's columns and declared size are checked before it is parsed, from
+its header or metadata (413); Matrix Market is parsed here, strictly, and
+Arrow IPC validated, since scipy's and pyarrow's readers crash the process on
+some damaged inputs.
+
 pyarrow and scipy are imported inside the functions that need them: this
 module is on the CLI's start-up path.
 """
