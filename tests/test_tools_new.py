@@ -14,7 +14,12 @@ import pytest
 
 from drumnb.core.errors import ConfigurationError
 from drumnb.tools import new_model
-from drumnb.tools.templates import ARTIFACTS, FRAMEWORK_MODULES, FRAMEWORKS
+from drumnb import predictors
+
+SPECS = predictors.templates("python")  # the registry's Python templates: sklearn, xgboost, torch, keras, onnx
+FRAMEWORKS = tuple(SPECS)
+ARTIFACTS = {fw: spec.artifact for fw, spec in SPECS.items()}
+FRAMEWORK_MODULES = {fw: spec.template_needs for fw, spec in SPECS.items()}
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_DOCS = ("init", "load_model", "read_input_data", "transform", "score", "post_process")

@@ -9,6 +9,23 @@ ONNX model never imports torch, TensorFlow or scikit-learn.
 Third-party predictors register through the ``drumnb.predictors`` entry
 point group: each entry point is a callable that calls :func:`register`.
 
+An entry is the whole of what drumnb knows about a framework, so adding one
+is one module (see tests/test_framework_registry.py):
+
+* reading: ``extensions``, ``modules`` and the predictor class ``target``;
+* saving (``drumnb export`` of a notebook object): ``save``, a
+  ``"module:function"`` called as ``save(obj, folder, name, example)`` that
+  writes the artifact and returns its file name (or None: not this
+  framework's object), tried for objects of the ``save_modules`` packages;
+* requirements: ``requirements``, modules a model of this kind imports when
+  scored (pinned by ``drumnb export``), ``extra``, drumnb's extra that
+  installs the framework (hints, ``drumnb env``), and ``env_keep``, the
+  distributions of that extra a serving image needs (None: all);
+* the template of ``drumnb new`` (its ``--framework`` name is the entry's
+  name; for R, Java, Julia its ``--language``): ``template``, a
+  ``"package:folder"`` of template files, ``artifact``, the file the
+  template's training writes, and ``template_needs``, modules training needs.
+
 A predictor class implements::
 
     class MyPredictor(Predictor):
@@ -35,9 +52,24 @@ class PredictorSpec:
     target: str
     modules: tuple[str, ...] = ()
     language: str = "python"
+    save: str | None = None
+    save_modules: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    extra: str | None = None
+    env_keep: tuple[str, ...] | None = None
+    template: str | None = None
+    artifact: str | None = None
+    template_needs: tuple[str, ...] = ()
 
     def load_class(self) -> type["Predictor"]:
         module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def saver(self) -> Any:
+        """The ``save`` function (imported now), or None when this framework has none."""
+        if not self.save:
+            return None
+        module, _, attr = self.save.partition(":")
         return getattr(importlib.import_module(module), attr)
 
 
@@ -47,9 +79,15 @@ _entry_points_loaded = False
 
 
 def register(name: str, extensions: Sequence[str], target: str, *, modules: Sequence[str] = (),
-             language: str = "python") -> PredictorSpec:
-    """Register a predictor; a later registration of the same extension wins."""
-    spec = PredictorSpec(name, tuple(e.lower() for e in extensions), target, tuple(modules), language)
+             language: str = "python", save: str | None = None, save_modules: Sequence[str] = (),
+             requirements: Sequence[str] = (), extra: str | None = None, env_keep: Sequence[str] | None = None,
+             template: str | None = None, artifact: str | None = None,
+             template_needs: Sequence[str] = ()) -> PredictorSpec:
+    """Register a framework (see the module's doc); a later registration of the same extension wins."""
+    spec = PredictorSpec(name, tuple(e.lower() for e in extensions), target, tuple(modules), language, save,
+                         tuple(save_modules), tuple(requirements), extra,
+                         tuple(env_keep) if env_keep is not None else None, template, artifact,
+                         tuple(template_needs))
     _BY_NAME[name] = spec
     for ext in spec.extensions:
         _BY_EXT[ext] = spec
@@ -70,6 +108,27 @@ def _load_entry_points() -> None:
 def registered() -> dict[str, PredictorSpec]:
     _load_entry_points()
     return dict(_BY_NAME)
+
+
+def templates(language: str | None = "python") -> dict[str, PredictorSpec]:
+    """Entries with a ``drumnb new`` template, in registration order (``language=None``: every language)."""
+    return {n: s for n, s in registered().items()
+            if s.template and (language is None or s.language.lower() == language)}
+
+
+def template_languages() -> list[str]:
+    """``drumnb new --language`` choices: python, then each other language's template entry name."""
+    return ["python"] + [n for n, s in registered().items() if s.template and s.language.lower() != "python"]
+
+
+def env_frameworks() -> dict[str, PredictorSpec]:
+    """Entries ``drumnb env --framework`` can install (those naming a drumnb extra)."""
+    return {n: s for n, s in registered().items() if s.extra and s.language == "python"}
+
+
+def savers() -> list[PredictorSpec]:
+    """Entries that save notebook objects, in registration order."""
+    return [s for s in registered().values() if s.save]
 
 
 def extension_of(path: str) -> str:
@@ -150,17 +209,33 @@ class Predictor:
         return {"predictor": self.name, "model": type(model).__module__ + "." + type(model).__qualname__}
 
 
+_SAVE = "drumnb.tools.savers:"
+_TEMPLATES = "drumnb.tools:model_templates/"
+
 register("sklearn", [".pkl", ".joblib"], "drumnb.predictors.sklearn:PicklePredictor",
-         modules=["sklearn", "xgboost", "lightgbm", "catboost", "imblearn"])
-register("torch", [".pth", ".pt"], "drumnb.predictors.torch:TorchPredictor", modules=["torch"])
-register("keras", [".h5", ".keras"], "drumnb.predictors.keras:KerasPredictor", modules=["keras", "tensorflow", "tf_keras"])
-register("onnx", [".onnx"], "drumnb.predictors.onnx:OnnxPredictor", modules=["onnxruntime"])
+         modules=["sklearn", "xgboost", "lightgbm", "catboost", "imblearn"], save=_SAVE + "save_pickle",
+         extra="sklearn", template=_TEMPLATES + "sklearn", artifact="model.pkl", template_needs=["sklearn"])
+# xgboost models are pickles read by the sklearn predictor: this entry adds their template and extra only
+register("xgboost", [], "drumnb.predictors.sklearn:PicklePredictor", extra="xgboost",
+         template=_TEMPLATES + "xgboost", artifact="model.pkl", template_needs=["xgboost", "sklearn"])
+register("torch", [".pth", ".pt"], "drumnb.predictors.torch:TorchPredictor", modules=["torch"],
+         save=_SAVE + "save_torch", save_modules=["torch"], requirements=["torch"], extra="torch",
+         template=_TEMPLATES + "torch", artifact="model.pth", template_needs=["torch"])
+register("keras", [".h5", ".keras"], "drumnb.predictors.keras:KerasPredictor", modules=["keras", "tensorflow", "tf_keras"],
+         save=_SAVE + "save_keras", save_modules=["keras", "tf_keras", "tensorflow"], requirements=["keras", "h5py"],
+         extra="tensorflow", template=_TEMPLATES + "keras", artifact="model.h5", template_needs=["keras"])
+register("onnx", [".onnx"], "drumnb.predictors.onnx:OnnxPredictor", modules=["onnxruntime"],
+         save=_SAVE + "save_onnx", save_modules=["onnx", "onnxruntime"], requirements=["onnxruntime", "numpy"],
+         extra="onnx", env_keep=["onnxruntime"],  # scoring needs the runtime only, not the converters
+         template=_TEMPLATES + "onnx", artifact="model.onnx", template_needs=["sklearn", "skl2onnx", "onnxruntime"])
 
 # --- other languages: R (rpy2), Java (JPype), Julia (juliacall); imported only when used ---------
-register("r", [".rds"], "drumnb.predictors.r:RPredictor", modules=["rpy2"], language="R")
+register("r", [".rds"], "drumnb.predictors.r:RPredictor", modules=["rpy2"], language="R",
+         template=_TEMPLATES + "r", artifact="model.rds")
 register("java", [".jar", ".java", ".zip", ".mojo"], "drumnb.predictors.java:JavaPredictor",
-         modules=["jpype", "_jpype"], language="Java")
-register("julia", [".jlso"], "drumnb.predictors.julia:JuliaPredictor", modules=["juliacall"], language="Julia")
+         modules=["jpype", "_jpype"], language="Java", template=_TEMPLATES + "java", artifact="model.jar")
+register("julia", [".jlso"], "drumnb.predictors.julia:JuliaPredictor", modules=["juliacall"], language="Julia",
+         template=_TEMPLATES + "julia", artifact="model.jlso")
 
 
 def _register_hook_loaders() -> None:

@@ -40,10 +40,8 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
-import io
 import os
 import pickle
-import pickletools
 import shutil
 import sqlite3
 import subprocess
@@ -57,7 +55,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core.errors import ConfigurationError, DrumnbError
+from .. import predictors
 from . import _render
+from .savers import ExportError, mro_modules, pickle_modules, write_artifact
 
 TAR_NAME = "custom_model.tar.gz"
 SKIP_DIRS = {".drumnb", "__pycache__", ".ipynb_checkpoints", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -67,15 +67,6 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 MONITOR_TABLES = {"predictions", "deployment_stats"}
 #: Modules never pinned: the runner itself (the environment provides it) and drumnb.
 NOT_PINNED = {"drumnb", "datarobot_drum", "__main__", "__future__"}
-#: Artifact extension -> modules its predictor imports.
-EXTENSION_MODULES = {".pth": ["torch"], ".pt": ["torch"], ".h5": ["keras", "h5py"], ".keras": ["keras"],
-                     ".onnx": ["onnxruntime", "numpy"]}
-
-
-class ExportError(DrumnbError):
-    """The objects given cannot be written as a model folder."""
-
-    status = 400
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -409,140 +400,6 @@ def _compile(text: str) -> None:
         compile(text, "custom.py", "exec")
     except SyntaxError as exc:
         raise ExportError(f"the hooks are not valid Python (line {exc.lineno}): {exc.msg}") from None
-
-
-# --- writing artifacts --------------------------------------------------------------------------
-
-def _pickle_globals(data: bytes) -> list[tuple[str, str]]:
-    """(module, name) of every global a pickle imports (GLOBAL / INST / STACK_GLOBAL opcodes)."""
-    out: list[tuple[str, str]] = []
-    strings: list[Any] = []   # values pushed, as far as globals need them (strings, memo gets)
-    memo: dict[int, Any] = {}
-    try:
-        for op, arg, _ in pickletools.genops(io.BytesIO(data)):
-            name = op.name
-            if name in ("GLOBAL", "INST") and isinstance(arg, str):
-                module, _, attr = arg.partition(" ")
-                out.append((module, attr))
-                strings.append(None)
-            elif name == "STACK_GLOBAL":
-                if len(strings) >= 2 and isinstance(strings[-2], str) and isinstance(strings[-1], str):
-                    out.append((strings[-2], strings[-1]))
-                strings.append(None)
-            elif "UNICODE" in name or name in ("STRING", "BINSTRING", "SHORT_BINSTRING"):
-                strings.append(arg)
-            elif name == "MEMOIZE":
-                memo[len(memo)] = strings[-1] if strings else None
-            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[int(arg)] = strings[-1] if strings else None
-            elif name in ("GET", "BINGET", "LONG_BINGET"):
-                strings.append(memo.get(int(arg)))
-            elif name not in ("PROTO", "FRAME"):
-                strings.append(None)
-    except Exception:  # noqa: BLE001 - joblib files and the like: what was found so far
-        pass
-    return out
-
-
-def _pickle_modules(data: bytes) -> set[str]:
-    """Top-level modules a pickle imports."""
-    return {module.split(".")[0] for module, _ in _pickle_globals(data) if module}
-
-
-def _pickle_main_refs(data: bytes) -> list[str]:
-    return [attr for module, attr in _pickle_globals(data) if module == "__main__"]
-
-
-def _mro_modules(obj: Any) -> set[str]:
-    return {str(k.__module__).split(".")[0] for k in type(obj).__mro__ if getattr(k, "__module__", None)}
-
-
-def write_artifact(obj: Any, folder: str, name: str | None = None, example: Any = None) -> str:
-    """Serialize ``obj`` into ``folder`` in its framework's own format; returns the file name.
-
-    ``example`` (a DataFrame of features) lets a torch module that TorchScript cannot compile (a class
-    defined in a notebook) be traced instead.
-    """
-    mods = _mro_modules(obj)
-    if isinstance(obj, (bytes, bytearray)):
-        if name is None:
-            raise ExportError("an artifact given as bytes needs a file name", hint="pass artifact_name='model.onnx'")
-        with open(os.path.join(folder, name), "wb") as fh:
-            fh.write(bytes(obj))
-        return name
-    if isinstance(obj, (str, os.PathLike)):
-        if not os.path.isfile(obj):
-            raise ExportError(f"artifact file not found: {os.fspath(obj)}",
-                              hint="pass the model object itself, or the path of its saved file")
-        name = name or os.path.basename(os.fspath(obj))
-        shutil.copy2(obj, os.path.join(folder, name))
-        return name
-    if "onnx" in mods and hasattr(obj, "SerializeToString"):
-        name = name or "model.onnx"
-        with open(os.path.join(folder, name), "wb") as fh:
-            fh.write(obj.SerializeToString())
-        return name
-    if "onnxruntime" in mods:
-        raise ExportError("an onnxruntime InferenceSession cannot be saved",
-                          hint="pass the onnx ModelProto (or its bytes with artifact_name='model.onnx')")
-    if "torch" in mods:
-        import torch
-
-        name = name or "model.pth"
-        path = os.path.join(folder, name)
-        if isinstance(obj, torch.jit.ScriptModule):
-            obj.save(path)
-            return name
-        module = obj.eval() if hasattr(obj, "eval") else obj
-        try:
-            torch.jit.script(module).save(path)
-            return name
-        except Exception:  # noqa: BLE001 - not scriptable (e.g. its class has no source file): trace it
-            pass
-        if example is not None and hasattr(example, "to_numpy"):
-            try:
-                x = torch.from_numpy(example.select_dtypes("number").head(8).to_numpy(dtype="float32"))
-                with torch.no_grad():
-                    torch.jit.trace(module, x).save(path)
-                return name
-            except Exception:  # noqa: BLE001 - not traceable either: the whole module, pickled
-                pass
-        data = pickle.dumps(obj)
-        _refuse_main(data, obj)
-        torch.save(obj, path)
-        return name
-    if mods & {"keras", "tf_keras"} or ("tensorflow" in mods and hasattr(obj, "save")):
-        import keras
-
-        name = name or "model.h5"
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            keras.saving.save_model(obj, os.path.join(folder, name))
-        return name
-    name = name or "model.pkl"
-    try:
-        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # noqa: BLE001
-        in_main = [k.__name__ for k in type(obj).__mro__ if getattr(k, "__module__", None) == "__main__"]
-        if in_main:  # a shell whose __main__ is not the notebook's namespace: the same cause as below
-            _refuse_main(b"", obj, refs=in_main)
-        raise ExportError(f"the model object ({type(obj).__name__}) cannot be pickled: {exc}",
-                          hint="save it with its framework's own format and pass the file path as model=") from None
-    _refuse_main(data, obj)
-    with open(os.path.join(folder, name), "wb") as fh:
-        fh.write(data)
-    return name
-
-
-def _refuse_main(data: bytes, obj: Any, refs: list[str] | None = None) -> None:
-    refs = refs if refs is not None else _pickle_main_refs(data)
-    if refs:
-        raise ExportError(f"the model ({type(obj).__name__}) refers to {', '.join(sorted(set(refs)))} defined in the "
-                          "notebook itself (__main__); a fresh process cannot unpickle it",
-                          hint="move those classes/functions into a .py module, import them from it, refit or "
-                               "re-create the object, and put the module in the model folder")
 
 
 # --- requirements -------------------------------------------------------------------------------
@@ -885,16 +742,19 @@ def _requirements(folder: str, loaded: Any, model: Any, extra: Sequence[str], re
     artifact = getattr(loaded, "artifact", None)
     if artifact:
         ext = os.path.splitext(artifact)[1].lower()
-        modules |= set(EXTENSION_MODULES.get(ext, ()))
+        try:
+            modules |= set(predictors.for_artifact(artifact).requirements)  # what its predictor imports
+        except DrumnbError:
+            pass
         if ext in (".pkl", ".joblib"):
             with open(artifact, "rb") as fh:
-                modules |= _pickle_modules(fh.read())
+                modules |= pickle_modules(fh.read())
     obj = getattr(loaded, "model", None)
     if obj is not None and (artifact is None or artifact.endswith((".joblib",))):
         try:
-            modules |= _pickle_modules(pickle.dumps(obj))
+            modules |= pickle_modules(pickle.dumps(obj))
         except Exception:  # noqa: BLE001 - not picklable: its classes' modules
-            modules |= _mro_modules(obj)
+            modules |= mro_modules(obj)
     if ".h5" in os.path.splitext(artifact or "")[1] or ".keras" in os.path.splitext(artifact or "")[1]:
         try:
             import keras

@@ -11,6 +11,14 @@ artifact.  The model is the same everywhere: a regression on four numeric
 features ``x1..x4`` (missing values are imputed in ``transform``, so the
 folder passes ``drumnb validation``).
 
+Which languages and frameworks exist, and where each template's files are, is
+the predictor registry's knowledge (``template``, ``artifact``,
+``template_needs`` of each entry in drumnb/predictors/__init__.py); the
+texts are files under drumnb/tools/model_templates/.  A Python framework's
+template folder holds ``load_model.py.tmpl``, ``score.py.tmpl`` (the bodies
+of those hooks), ``train.py.tmpl`` (after the shared training prelude) and
+optionally ``imports.py.tmpl``.
+
 * Python (``--framework sklearn | xgboost | torch | keras | onnx``):
   ``train.py`` runs at once (in a child process) and writes the artifact, so
   the folder scores out of the box.
@@ -25,6 +33,8 @@ folder passes ``drumnb validation``).
 from __future__ import annotations
 
 import importlib.util
+from importlib import resources
+from importlib.resources.abc import Traversable
 import os
 import shutil
 import subprocess
@@ -35,17 +45,10 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import predictors
 from ..core.errors import ConfigurationError
 from . import _render
 
-LANGUAGES = ("python", "r", "java", "julia")
-FRAMEWORKS = ("sklearn", "xgboost", "torch", "keras", "onnx")
-FRAMEWORK_MODULES = {"sklearn": ("sklearn",), "xgboost": ("xgboost", "sklearn"), "torch": ("torch",),
-                     "keras": ("keras",), "onnx": ("sklearn", "skl2onnx", "onnxruntime")}
-FRAMEWORK_EXTRAS = {"sklearn": "sklearn", "xgboost": "xgboost", "torch": "torch", "keras": "tensorflow",
-                    "onnx": "onnx"}
-ARTIFACTS = {"sklearn": "model.pkl", "xgboost": "model.pkl", "torch": "model.pth", "keras": "model.h5",
-             "onnx": "model.onnx"}
 FEATURES = ("x1", "x2", "x3", "x4")
 
 
@@ -94,553 +97,42 @@ class TemplateResult:
                 f"<div>{files}</div>" + (f"<ul>{notes}</ul>" if notes else "") + f"<div>next:</div><ul>{steps}</ul>")
 
 
-# --- shared texts -------------------------------------------------------------------------------
-
-METADATA = """\
-# model-metadata.yaml: what DRUM (and drumnb) know about this model without running it.
-name: {name}
-type: inference
-targetType: regression          # regression | binary | multiclass | anomaly | transform | unstructured | textgeneration
-# For a classifier, give the labels (the flags --positive-class-label / --class-labels override them):
-# inferenceModel:
-#   targetName: y
-#   positiveClassLabel: "yes"
-#   negativeClassLabel: "no"
-#   classLabels: [a, b, c]      # multiclass, in the order of the probability columns
-
-# The type schema: checked on every call (input before the hooks run, predictions after).
-# data_types: NUM TXT CAT DATE DATE_DURATION IMG COUNT_DICT GEO (EQUALS / IN / NOT_EQUALS / NOT_IN)
-# number_of_columns: EQUALS IN NOT_EQUALS GREATER_THAN LESS_THAN NOT_GREATER_THAN NOT_LESS_THAN
-# contains_missing: input FORBIDDEN | SUPPORTED, output NEVER | DYNAMIC
-# sparse: input FORBIDDEN | SUPPORTED | REQUIRED, output NEVER | DYNAMIC | ALWAYS | IDENTITY
-typeSchema:
-  input_requirements:
-    - field: data_types
-      condition: IN
-      value: [NUM]
-    - field: number_of_columns
-      condition: NOT_LESS_THAN
-      value: 4
-    - field: contains_missing
-      condition: EQUALS
-      value: SUPPORTED
-  output_requirements:
-    - field: data_types
-      condition: EQUALS
-      value: NUM
-    - field: contains_missing
-      condition: EQUALS
-      value: NEVER
-
-# Runtime parameters (read in hooks with RuntimeParameters.get("NAME"); local values: --runtime-params-file):
-# runtimeParameterDefinitions:
-#   - fieldName: THRESHOLD
-#     type: numeric
-#     defaultValue: 0.5
-"""
-
-README = """\
-# {name}
-
-A DRUM custom inference model folder ({what}), written by `drumnb new model`.
-It runs unchanged with DataRobot's `drum` and with `drumnb`.
-
-| file | what it is |
-| --- | --- |
-{table}
-| `model-metadata.yaml` | name, target type, labels, type schema (checked on every call), runtime parameters |
-| `example_input.csv` | 20 rows to try it with (one value is missing on purpose) |
-| `README.md` | this file |
-
-## Try it
-
-```sh
-cd {name}    # the commands run inside the folder
-drumnb score --code-dir . --input example_input.csv
-drumnb validation --code-dir . --input example_input.csv    # null imputation, determinism, ...
-drumnb perf-test --code-dir . --input example_input.csv     # latency and memory per request size
-drumnb server --code-dir . --address 127.0.0.1:8080         # then POST CSV to /predict/
-drumnb export --code-dir . --output ../{name}-deploy --tar --input example_input.csv
-```
-
-From Python: `drumnb.load_model(".").predict("example_input.csv")`.
-
-## Make it yours
-
-1. {train}
-2. Keep the feature list in the hooks in step with your data; change `targetType` (and the labels) in
-   `model-metadata.yaml` for a classifier: `score` must then return one probability column per label.
-3. Adjust the `typeSchema` to what your model accepts, or delete it.
-4. Run `drumnb validation` until every check passes, then `drumnb export --tar` for a clean archive
-   (requirements pinned, no drumnb state).
-
-The hooks run in this order: `init` once, `load_model` once, then per request `read_input_data` ->
-`transform` -> `score` -> `post_process`.  Every hook is optional; without `score` the framework's own
-predict is used.
-"""
-
-PY_TRAIN_PRELUDE = '''\
-"""Train the template's model and save the artifact (run: python train.py; drumnb new model ran it once).
-
-Replace the data and the model with your own; keep saving to the file name the hooks load.
-"""
-import os
-
-import numpy as np
-import pandas as pd
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-FEATURES = ["x1", "x2", "x3", "x4"]
-
-rng = np.random.default_rng(0)
-X = pd.DataFrame(rng.normal(size=(500, 4)), columns=FEATURES)
-y = (3 * X.x1 - 2 * X.x2 + X.x3 * X.x4 + rng.normal(scale=0.1, size=len(X))).to_numpy()
-
-example = X.head(20).round(4)
-example.iloc[3, 2] = np.nan  # a missing value: the transform hook imputes it
-example.to_csv(os.path.join(HERE, "example_input.csv"), index=False)
-'''
-
-PY_TRAIN = {
-    "sklearn": '''
-from sklearn.ensemble import GradientBoostingRegressor
-import pickle
-
-model = GradientBoostingRegressor(n_estimators=100, max_depth=3, random_state=0).fit(X, y)
-with open(os.path.join(HERE, "model.pkl"), "wb") as fh:
-    pickle.dump(model, fh)
-print("wrote model.pkl")
-''',
-    "xgboost": '''
-import pickle
-
-import xgboost
-
-model = xgboost.XGBRegressor(n_estimators=100, max_depth=3, n_jobs=1, random_state=0).fit(X, y)
-with open(os.path.join(HERE, "model.pkl"), "wb") as fh:
-    pickle.dump(model, fh)
-print("wrote model.pkl")
-''',
-    "torch": '''
-import torch
-
-torch.manual_seed(0)
-net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
-xt = torch.tensor(X.to_numpy(), dtype=torch.float32)
-yt = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
-opt = torch.optim.Adam(net.parameters(), lr=0.02)
-for _ in range(200):
-    opt.zero_grad()
-    loss = torch.nn.functional.mse_loss(net(xt), yt)
-    loss.backward()
-    opt.step()
-torch.jit.script(net.eval()).save(os.path.join(HERE, "model.pth"))  # TorchScript: loads without this code
-print("wrote model.pth")
-''',
-    "keras": '''
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras
-
-keras.utils.set_random_seed(0)
-model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)])
-model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
-model.fit(X.to_numpy("float32"), y, epochs=20, batch_size=32, verbose=0)
-keras.saving.save_model(model, os.path.join(HERE, "model.h5"))
-print("wrote model.h5")
-''',
-    "onnx": '''
-from skl2onnx import to_onnx
-from skl2onnx.common.data_types import FloatTensorType
-from sklearn.ensemble import GradientBoostingRegressor
-
-model = GradientBoostingRegressor(n_estimators=100, max_depth=3, random_state=0).fit(X.to_numpy(), y)
-onx = to_onnx(model, initial_types=[("input", FloatTensorType([None, 4]))], target_opset=17)
-with open(os.path.join(HERE, "model.onnx"), "wb") as fh:
-    fh.write(onx.SerializeToString())
-print("wrote model.onnx")
-''',
-}
-
-PY_HOOKS = '''\
-"""Hooks of a DRUM custom inference model ({framework}), written by `drumnb new model`.
-
-DRUM and drumnb find these functions by name; every hook is optional.  They run in this order:
-
-    init(code_dir)                  once, first
-    load_model(code_dir)            once: returns the model object
-    read_input_data(bytes)          per request: parses the payload (default: CSV, Matrix Market, Arrow)
-    transform(data, model)          per request: prepares the features
-    score(data, model, **kwargs)    per request: returns the predictions (default: the framework's predict)
-    post_process(predictions, model)  per request: last changes to the predictions
-
-Try it:  drumnb score --code-dir . --input example_input.csv
-"""
-import os
-
-import numpy as np
-import pandas as pd
-{imports}
-# The features the model was trained on, in training order (transform selects them).
-FEATURES = ["x1", "x2", "x3", "x4"]
-ARTIFACT = "{artifact}"
-
-
-def init(code_dir, **kwargs):
-    """Called once, before load_model.
-
-    code_dir: the model folder.  Use it for set-up shared by the other hooks: seeds, logging, reading
-    settings.  Runtime parameters declared in model-metadata.yaml are available here and in every hook:
-        from datarobot_drum import RuntimeParameters
-        threshold = RuntimeParameters.get("THRESHOLD")
-    Returns nothing.
-    """
-
-
-def load_model(code_dir):
-    """Called once: load the artifact and return the model object (it must not return None).
-
-    Without this hook, DRUM loads the single artifact of a known extension itself (.pkl .pth .h5 .onnx ...).
-    Whatever is returned here is the `model` argument of the other hooks.
-    """
-{load_body}
-
-
-# def read_input_data(input_binary_data):
-#     """Called per request with the raw payload (bytes); return what transform/score get (not None).
-#
-#     Without this hook, CSV, Matrix Market (.mtx) and Arrow payloads are parsed into a DataFrame
-#     (missing values become NaN).  Define it for other formats or parsing rules, e.g.:
-#     """
-#     import io
-#     return pd.read_csv(io.BytesIO(input_binary_data), na_values=["?"])
-
-
-def transform(data, model):
-    """Called per request: prepare the features; returns the data that score gets.
-
-    data: a DataFrame with the columns of the request.  Here: keep the training features in training
-    order (extra columns are ignored, a missing one is an error naming it) and impute missing values
-    (0.0 is the training mean), so that `drumnb validation`'s null-imputation check passes.
-    """
-    missing = [c for c in FEATURES if c not in data.columns]
-    if missing:
-        raise KeyError(f"the input lacks the feature column(s) {{missing}}")
-    return data[FEATURES].astype("float64").fillna(0.0)
-
-
-def score(data, model, **kwargs):
-    """Called per request: return the predictions as a DataFrame, one row per input row.
-
-    Regression / anomaly: one numeric column "Predictions".  Binary / multiclass: one probability column
-    per class label (rows sum to 1).  More columns are returned as extra model output.
-    kwargs: positive_class_label, negative_class_label, class_labels (None unless set for the model).
-    Without this hook, the framework's own predict (or predict_proba) is used.
-    """
-{score_body}
-    return pd.DataFrame({{"Predictions": np.asarray(predictions, dtype="float64").reshape(-1)}})
-
-
-def post_process(predictions, model):
-    """Called per request with score's DataFrame: the last chance to change it (round, clip, rename).
-
-    Must return a DataFrame with the same rows.
-    """
-    return predictions
-
-
-# Other hooks, for other kinds of models:
-#
-# def score_unstructured(model, data, **kwargs):
-#     """--target-type unstructured: data is str (text mimetypes) or bytes; kwargs: mimetype, charset,
-#     query (dict), headers (server only), mlops.  Return str, bytes, or (data, {{"mimetype": ..,
-#     "charset": ..}})."""
-#
-# def chat(completion_create_params, model):
-#     """--target-type textgeneration: an OpenAI-style chat completion (or an iterator of chunks when
-#     completion_create_params["stream"] is true)."""
-'''
-
-PY_PARTS = {
-    "sklearn": ("import pickle\n", '''    with open(os.path.join(code_dir, ARTIFACT), "rb") as fh:
-        return pickle.load(fh)''', '''    predictions = model.predict(data)'''),
-    "xgboost": ("import pickle\n", '''    with open(os.path.join(code_dir, ARTIFACT), "rb") as fh:
-        return pickle.load(fh)  # an xgboost.XGBRegressor''', '''    predictions = model.predict(data)'''),
-    "torch": ("", '''    import torch
-
-    model = torch.jit.load(os.path.join(code_dir, ARTIFACT), map_location="cpu")
-    return model.eval()''', '''    import torch
-
-    with torch.inference_mode():
-        predictions = model(torch.from_numpy(data.to_numpy(dtype="float32"))).numpy()[:, 0]'''),
-    "keras": ("", '''    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-
-    return keras.models.load_model(os.path.join(code_dir, ARTIFACT), compile=False)''',
-              '''    predictions = model.predict(data.to_numpy(dtype="float32"), verbose=0)[:, 0]'''),
-    "onnx": ("", '''    import onnxruntime
-
-    return onnxruntime.InferenceSession(os.path.join(code_dir, ARTIFACT), providers=["CPUExecutionProvider"])''',
-             '''    name = model.get_inputs()[0].name
-    predictions = model.run(None, {name: data.to_numpy(dtype="float32")})[0][:, 0]'''),
-}
-
-R_TRAIN = """\
-# Train the template's model and save it as model.rds (run: Rscript train.R).
-# Replace the data and the model with your own; keep saving to the file custom.R loads.
-set.seed(0)
-n <- 500
-d <- data.frame(x1 = rnorm(n), x2 = rnorm(n), x3 = rnorm(n), x4 = rnorm(n))
-d$y <- 3 * d$x1 - 2 * d$x2 + d$x3 * d$x4 + rnorm(n, sd = 0.1)
-model <- lm(y ~ x1 + x2 + x3 * x4, data = d)
-saveRDS(model, "model.rds")
-cat("wrote model.rds\\n")
-"""
-
-R_HOOKS = """\
-# Hooks of a DRUM custom inference model in R, written by `drumnb new model`.
-#
-# DRUM and drumnb find these functions by name; every hook is optional.  They run in this order:
-#   init(code_dir, ...)                 once, first
-#   load_model(code_dir)                once: returns the model object
-#   read_input_data(input_binary_data)  per request: parses the payload (default: read.csv)
-#   transform(data, model)              per request: prepares the features
-#   score(data, model, ...)             per request: returns the predictions (default: predict on the .rds model)
-#   post_process(predictions, model)    per request: last changes to the predictions
-#
-# Try it:  drumnb score --code-dir . --input example_input.csv
-
-features <- c("x1", "x2", "x3", "x4")
-
-# Called once, before load_model.  code_dir: the model folder.  Load libraries and settings here.
-init <- function(code_dir, ...) {
-  invisible(NULL)
-}
-
-# Called once: read the artifact and return the model object (never NULL).
-# Without this hook, DRUM reads the single .rds file of the folder (a caret model) itself.
-load_model <- function(code_dir) {
-  readRDS(file.path(code_dir, "model.rds"))
-}
-
-# Called per request with the raw payload (a raw vector); return a data.frame.
-# Without this hook the payload is read with read.csv (empty fields and NA become NA).
-# read_input_data <- function(input_binary_data) {
-#   read.csv(text = rawToChar(input_binary_data), na.strings = c("NA", "", "?"))
-# }
-
-# Called per request: keep the training features and impute missing values (0 is the training mean),
-# so that `drumnb validation`'s null-imputation check passes.  Returns the data score gets.
-transform <- function(data, model) {
-  missing <- setdiff(features, names(data))
-  if (length(missing) > 0) stop("the input lacks the feature column(s) ", paste(missing, collapse = ", "))
-  data <- data[, features, drop = FALSE]
-  for (f in features) data[[f]][is.na(data[[f]])] <- 0
-  data
-}
-
-# Called per request: return a data.frame with one row per input row.
-# Regression / anomaly: a numeric column Predictions.  Binary / multiclass: one probability column per
-# class label (rows sum to 1).  `...` carries positive_class_label, negative_class_label, class_labels.
-score <- function(data, model, ...) {
-  data.frame(Predictions = unname(predict(model, newdata = data)))
-}
-
-# Called per request with score's data.frame: the last chance to change it (round, clip, rename).
-post_process <- function(predictions, model) {
-  predictions
-}
-
-# For --target-type unstructured:
-# score_unstructured <- function(model, data, ...) {
-#   kw <- list(...)   # mimetype, charset, query
-#   toupper(data)     # a character string, a raw vector, or list(data, list(mimetype = ..., charset = ...))
-# }
-"""
-
-JAVA_INTERFACES = {
-    "com/datarobot/prediction/IPredictorInfo.java": """\
-package com.datarobot.prediction;
-
-import java.util.Map;
-
-/** What every DataRobot predictor tells about itself (a stand-in for the datarobot-prediction artifact). */
-public interface IPredictorInfo {
-    /** An identifier of the model. */
-    String getModelId();
-
-    /** Feature name -> Java type (Double.class for numbers, String.class for text), in training order. */
-    Map<String, Class<?>> getFeatures();
-}
-""",
-    "com/datarobot/prediction/IRegressionPredictor.java": """\
-package com.datarobot.prediction;
-
-import java.util.Map;
-
-/** A regression predictor: one number per row. */
-public interface IRegressionPredictor extends IPredictorInfo {
-    /** Score one row: feature name -> value (Double or String); a missing value is an absent key. */
-    double score(Map<String, ?> row);
-}
-""",
-    "com/datarobot/prediction/IClassificationPredictor.java": """\
-package com.datarobot.prediction;
-
-import java.util.Map;
-
-/** A classification predictor: a probability per class label. */
-public interface IClassificationPredictor extends IPredictorInfo {
-    /** Score one row: label -> probability (they sum to 1). */
-    Map<String, Double> score(Map<String, ?> row);
-
-    /** The class labels, in order (binary: negative first, positive second). */
-    String[] getClassLabels();
-}
-""",
-}
-
-JAVA_MODEL = """\
-package template;
-
-import com.datarobot.prediction.IRegressionPredictor;
-import java.util.LinkedHashMap;
-import java.util.Map;
-
-/**
- * A DRUM Java model, written by `drumnb new model`: one class implementing DataRobot's predictor interface
- * (com.datarobot.prediction.IRegressionPredictor or IClassificationPredictor), packed into model.jar.
- *
- * Java models have no hooks file: DRUM (and drumnb) find the one concrete class of the jar that implements
- * an interface, create it with its public no-argument constructor, and call score() for every row.  The
- * methods below are the whole contract.  Build: ./build.sh (javac + jar); try:
- * drumnb score --code-dir . --input example_input.csv --target-type regression
- */
-public class LinearModel implements IRegressionPredictor {
-    private static final String[] FEATURES = {"x1", "x2", "x3", "x4"};
-    private static final double[] WEIGHTS = {3.0, -2.0, 0.0, 0.0};
-    private static final double INTERCEPT = 0.0;
-
-    /** Called once, when the model loads: read coefficients or resources here. */
-    public LinearModel() {
-    }
-
-    /** An identifier shown by /info/. */
-    @Override
-    public String getModelId() {
-        return "drumnb-template-linear";
-    }
-
-    /** The features, in order, with their types: Double.class for numbers, String.class for text. */
-    @Override
-    public Map<String, Class<?>> getFeatures() {
-        Map<String, Class<?>> features = new LinkedHashMap<>();
-        for (String name : FEATURES) {
-            features.put(name, Double.class);
-        }
-        return features;
-    }
-
-    /**
-     * Score one row.  Values are Double (numbers) or String (text); a missing value is an absent key, imputed
-     * here with 0.0 (the training mean) so that `drumnb validation`'s null-imputation check passes.
-     */
-    @Override
-    public double score(Map<String, ?> row) {
-        double[] x = new double[FEATURES.length];
-        for (int i = 0; i < FEATURES.length; i++) {
-            Object value = row.get(FEATURES[i]);
-            x[i] = value instanceof Number ? ((Number) value).doubleValue() : 0.0;
-        }
-        double y = INTERCEPT + x[2] * x[3];
-        for (int i = 0; i < x.length; i++) {
-            y += WEIGHTS[i] * x[i];
-        }
-        return y;
-    }
-}
-"""
-
-JAVA_BUILD = """\
-#!/bin/sh
-# Compile src/ and pack model.jar (what `drumnb new model --language java` did once).
-set -e
-cd "$(dirname "$0")"
-rm -rf build && mkdir build
-javac --release 11 -d build $(find src -name '*.java')
-jar cf model.jar -C build .
-rm -rf build
-echo "wrote model.jar"
-"""
-
-JULIA_HOOKS = """\
-# Hooks of a DRUM custom inference model in Julia (MLJ), written by `drumnb new model`.
-#
-# DRUM and drumnb find these functions by name; every hook is optional.  They run in this order:
-#   init(code_dir; kwargs...)               once, first
-#   load_model(code_dir)                    once: returns the model (an MLJ machine)
-#   read_input_data(input_binary_data)      per request: parses the payload (default: CSV)
-#   transform(data, model)                  per request: prepares the features
-#   score(data, model; kwargs...)           per request: returns the predictions (default: MLJ.predict)
-#   post_process(predictions, model)        per request: last changes to the predictions
-#
-# Needs Julia with the packages MLJ, JLSO, DataFrames, CSV and MLJLinearModels, and the Python package
-# juliacall.  Try it:  drumnb score --code-dir . --input example_input.csv
-
-using DataFrames
-using JLSO
-using MLJ
-
-const FEATURES = [:x1, :x2, :x3, :x4]
-
-# Called once, before load_model.  code_dir: the model folder.
-function init(code_dir; kwargs...)
-    nothing
-end
-
-# Called once: return the model object (never nothing).  Without this hook DRUM reads the single .jlso file.
-function load_model(code_dir)
-    JLSO.load(joinpath(code_dir, "model.jlso"))[:model]
-end
-
-# Called per request with the raw payload (a Vector{UInt8}); return a DataFrame.
-# function read_input_data(input_binary_data)
-#     CSV.read(IOBuffer(input_binary_data), DataFrame; missingstring = ["", "NA"])
-# end
-
-# Called per request: keep the training features and impute missing values with 0.0 (the training mean).
-function transform(data, model)
-    out = select(data, FEATURES)
-    for f in FEATURES
-        out[!, f] = coalesce.(out[!, f], 0.0)
-    end
-    out
-end
-
-# Called per request: a DataFrame with a Predictions column (regression), or one probability column per label.
-function score(data, model; kwargs...)
-    DataFrame(Predictions = MLJ.predict(model, data))
-end
-
-# Called per request with score's DataFrame: the last chance to change it.
-function post_process(predictions, model)
-    predictions
-end
-"""
-
-JULIA_TRAIN = """\
-# Train the template's model and save it as model.jlso (run: julia train.jl).
-using DataFrames, JLSO, MLJ, Random
-LinearRegressor = @load LinearRegressor pkg = MLJLinearModels verbosity = 0
-
-Random.seed!(0)
-n = 500
-X = DataFrame(x1 = randn(n), x2 = randn(n), x3 = randn(n), x4 = randn(n))
-y = 3 .* X.x1 .- 2 .* X.x2 .+ X.x3 .* X.x4 .+ 0.1 .* randn(n)
-mach = machine(LinearRegressor(), X, y)
-fit!(mach; verbosity = 0)
-JLSO.save("model.jlso", :model => mach)
-println("wrote model.jlso")
-"""
+# --- template files (drumnb/tools/model_templates/, or the folder a registry entry names) ---------
+
+COMMON = "drumnb.tools:model_templates/common"
+PYTHON = "drumnb.tools:model_templates/python"
+
+
+def _folder(location: str) -> Traversable:
+    """``"package:relative/folder"`` -> the folder, read with importlib.resources (works from a wheel or zip)."""
+    package, _, rel = location.partition(":")
+    folder = resources.files(package)
+    for part in rel.split("/"):
+        if part:
+            folder = folder / part
+    return folder
+
+
+def _text(location: str, rel: str, default: str | None = None) -> str:
+    entry = _folder(location)
+    for part in rel.split("/"):
+        entry = entry / part
+    if default is not None and not entry.is_file():
+        return default
+    return entry.read_text(encoding="utf-8")
+
+
+def _files(location: str, prefix: str = "") -> dict[str, str]:
+    """Every file under the folder, as relative path -> text (sorted)."""
+    out: dict[str, str] = {}
+    folder = _folder(location)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        rel = prefix + entry.name
+        if entry.is_dir():
+            out.update(_files(location.rstrip("/") + "/" + entry.name, rel + "/"))
+        elif entry.is_file():
+            out[rel] = entry.read_text(encoding="utf-8")
+    return out
 
 
 def _example_csv() -> str:
@@ -687,25 +179,28 @@ def new_model(code_dir: "str | os.PathLike[str]", language: str = "python", fram
     """
     started = time.perf_counter()
     language = (language or "python").strip().lower()
-    if language not in LANGUAGES:
+    languages = predictors.template_languages()
+    if language not in languages:
         import difflib
 
-        near = difflib.get_close_matches(language, LANGUAGES, n=1)
+        near = difflib.get_close_matches(language, languages, n=1)
         raise ConfigurationError(f"unknown language {language!r}",
                                  hint=(f"did you mean {near[0]!r}? " if near else "") +
-                                 f"languages: {', '.join(LANGUAGES)}")
+                                 f"languages: {', '.join(languages)}")
     if framework is not None and language != "python":
         raise ConfigurationError(f"--framework is for Python templates, not {language}",
                                  hint="drop --framework, or use --language python")
     if language == "python":
         framework = (framework or "sklearn").strip().lower()
-        if framework not in FRAMEWORKS:
-            raise ConfigurationError(f"unknown framework {framework!r}", hint=f"frameworks: {', '.join(FRAMEWORKS)}")
-        absent = [m for m in FRAMEWORK_MODULES[framework] if importlib.util.find_spec(m) is None]
+        frameworks = predictors.templates("python")
+        if framework not in frameworks:
+            raise ConfigurationError(f"unknown framework {framework!r}", hint=f"frameworks: {', '.join(frameworks)}")
+        spec = frameworks[framework]
+        absent = [m for m in spec.template_needs if importlib.util.find_spec(m) is None]
         if absent and build:
+            install = f"pip install 'drumnb[{spec.extra}]'" if spec.extra else f"install {', '.join(absent)}"
             raise ConfigurationError(f"the {framework} template needs {', '.join(absent)}, which is not installed",
-                                     hint=f"pip install 'drumnb[{FRAMEWORK_EXTRAS[framework]}]', or pass --no-build "
-                                          "to write the files only")
+                                     hint=f"{install}, or pass --no-build to write the files only")
     folder = os.path.abspath(os.fspath(code_dir))
     if os.path.isdir(folder) and os.listdir(folder) and not force:
         raise ConfigurationError(f"{folder} exists and is not empty",
@@ -725,18 +220,22 @@ def new_model(code_dir: "str | os.PathLike[str]", language: str = "python", fram
 
 
 def _common(result: TemplateResult, name: str, table: str, what: str, train: str) -> None:
-    _write(result.folder, "model-metadata.yaml", METADATA.format(name=name), result.files)
-    _write(result.folder, "README.md", README.format(name=name, table=table, what=what, train=train), result.files)
+    _write(result.folder, "model-metadata.yaml", _text(COMMON, "model-metadata.yaml").format(name=name),
+           result.files)
+    readme = _text(COMMON, "README.md").format(name=name, table=table, what=what, train=train)
+    _write(result.folder, "README.md", readme, result.files)
 
 
 def _python(result: TemplateResult, name: str, build: bool, timeout: float, in_process: bool = False) -> None:
     fw = result.framework or "sklearn"
-    imports, load_body, score_body = PY_PARTS[fw]
-    result.artifact = ARTIFACTS[fw]
-    hooks = PY_HOOKS.format(framework=fw, imports=imports, artifact=result.artifact, load_body=load_body,
-                            score_body=score_body)
+    spec = predictors.templates("python")[fw]
+    result.artifact = spec.artifact or "model.pkl"
+    where = spec.template or ""
+    hooks = _text(PYTHON, "custom.py.tmpl").format(
+        framework=fw, imports=_text(where, "imports.py.tmpl", ""), artifact=result.artifact,
+        load_body=_text(where, "load_model.py.tmpl").rstrip("\n"), score_body=_text(where, "score.py.tmpl").rstrip("\n"))
     _write(result.folder, "custom.py", hooks, result.files)
-    _write(result.folder, "train.py", PY_TRAIN_PRELUDE + PY_TRAIN[fw], result.files)
+    _write(result.folder, "train.py", _text(PYTHON, "train.py.tmpl") + _text(where, "train.py.tmpl"), result.files)
     table = ("| `custom.py` | the hooks, each documented |\n"
              f"| `train.py` | trains the example model and writes `{result.artifact}` and `example_input.csv` |\n"
              f"| `{result.artifact}` | the artifact ({fw}) |")
@@ -770,8 +269,8 @@ def _python(result: TemplateResult, name: str, build: bool, timeout: float, in_p
 
 def _r(result: TemplateResult, name: str, build: bool, timeout: float) -> None:
     result.artifact = "model.rds"
-    _write(result.folder, "custom.R", R_HOOKS, result.files)
-    _write(result.folder, "train.R", R_TRAIN, result.files)
+    for rel, text in _files(_location("r")).items():
+        _write(result.folder, rel, text, result.files)
     _write(result.folder, "example_input.csv", _example_csv(), result.files)
     table = ("| `custom.R` | the hooks, each documented |\n"
              "| `train.R` | trains the example model (`lm`) and writes `model.rds` |\n"
@@ -800,10 +299,10 @@ def _r(result: TemplateResult, name: str, build: bool, timeout: float) -> None:
 
 def _java(result: TemplateResult, name: str, build: bool, timeout: float) -> None:
     result.artifact = "model.jar"
-    sources = {**JAVA_INTERFACES, "template/LinearModel.java": JAVA_MODEL}
-    for rel, text in sources.items():
-        _write(result.folder, os.path.join("src", rel), text, result.files)
-    _write(result.folder, "build.sh", JAVA_BUILD, result.files, mode=0o755)
+    texts = _files(_location("java"))
+    sources = [rel for rel in texts if rel.startswith("src/")]
+    for rel, text in texts.items():
+        _write(result.folder, rel, text, result.files, mode=0o755 if rel.endswith(".sh") else None)
     _write(result.folder, "example_input.csv", _example_csv(), result.files)
     table = ("| `src/template/LinearModel.java` | the predictor class: its methods are the contract (Java models "
              "have no hooks file) |\n"
@@ -824,7 +323,7 @@ def _java(result: TemplateResult, name: str, build: bool, timeout: float) -> Non
                             "and run ./build.sh")
         return
     with tempfile.TemporaryDirectory(prefix="drumnb-java-template-") as tmp:
-        files = [os.path.join(result.folder, "src", rel) for rel in sources]
+        files = [os.path.join(result.folder, rel) for rel in sources]
         proc = _run([javac, "--release", "11", "-d", tmp, *files], result.folder, timeout)
         if proc.returncode != 0:
             raise ConfigurationError(f"javac failed on the Java template:\n{proc.stderr.strip()[-1500:]}",
@@ -841,8 +340,8 @@ def _java(result: TemplateResult, name: str, build: bool, timeout: float) -> Non
 
 def _julia(result: TemplateResult, name: str, build: bool, timeout: float) -> None:
     result.artifact = "model.jlso"
-    _write(result.folder, "custom.jl", JULIA_HOOKS, result.files)
-    _write(result.folder, "train.jl", JULIA_TRAIN, result.files)
+    for rel, text in _files(_location("julia")).items():
+        _write(result.folder, rel, text, result.files)
     _write(result.folder, "example_input.csv", _example_csv(), result.files)
     table = ("| `custom.jl` | the hooks, each documented |\n"
              "| `train.jl` | trains the example model (MLJ) and writes `model.jlso` |\n"
@@ -861,6 +360,19 @@ def _julia(result: TemplateResult, name: str, build: bool, timeout: float) -> No
     result.notes.append("Julia is not installed here: model.jlso was not written, and loading this folder fails "
                         "with a JuliaUnavailableError until Julia, its packages (MLJ, JLSO, DataFrames, CSV, "
                         "MLJLinearModels) and 'pip install juliacall' are installed; then run 'julia train.jl'")
+
+
+def _location(name: str) -> str:
+    return predictors.templates(None)[name].template or ""
+
+
+def __getattr__(name: str) -> Any:
+    """``LANGUAGES`` and ``FRAMEWORKS``: read from the registry when asked (entry points included)."""
+    if name == "LANGUAGES":
+        return tuple(predictors.template_languages())
+    if name == "FRAMEWORKS":
+        return tuple(predictors.templates("python"))
+    raise AttributeError(name)
 
 
 __all__ = ["new_model", "TemplateResult", "LANGUAGES", "FRAMEWORKS"]
