@@ -12,32 +12,9 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-from . import __version__
+from . import __version__, flags
 
-EPILOG = "Environment twins of the flags: TARGET_TYPE, POSITIVE_CLASS_LABEL, NEGATIVE_CLASS_LABEL, CLASS_LABELS."
-
-
-def _model_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument("--code-dir", "-cd", dest="code_dir", required=True,
-                   help="model folder (artifact, custom.py, model-metadata.yaml) or custom_model.tar.gz")
-    g.add_argument("--target-type", help="regression, binary, multiclass, anomaly, transform, unstructured, "
-                   "textgeneration (default: TARGET_TYPE, model-metadata.yaml, else inferred from labels)")
-    g.add_argument("--positive-class-label", help="binary: label of the positive class")
-    g.add_argument("--negative-class-label", help="binary: label of the negative class")
-    g.add_argument("--class-labels", nargs="+", help="multiclass: the labels, in order")
-    g.add_argument("--class-labels-file", help="multiclass: a file with one label a line")
-    g.add_argument("--runtime-params-file", help="YAML file with values of runtime parameters")
-    g.add_argument("--docker", help="DRUM runs the model in this image; drumnb runs no containers")
-    m = p.add_argument_group("local monitoring (DRUM's MLOps flags; records stay on this machine)")
-    m.add_argument("--monitor", action="store_true", help="record every structured prediction in the local store")
-    m.add_argument("--monitor-embedded", action="store_true",
-                   help="give hooks an mlops reporter (env: MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS)")
-    m.add_argument("--monitor-db", help="SQLite file for the records (default: one per model in the user data dir)")
-    m.add_argument("--deployment-id", help="stored with each record (env: DEPLOYMENT_ID)")
-    m.add_argument("--model-id", help="stored with each record (env: MODEL_ID)")
-    m.add_argument("--webserver", help="accepted for DRUM scripts; nothing is sent (env: EXTERNAL_WEB_SERVER_URL)")
-    m.add_argument("--api-token", help="accepted for DRUM scripts; not used (env: API_TOKEN)")
+EPILOG = flags.EPILOG
 
 
 def _common_flags(p: argparse.ArgumentParser) -> None:
@@ -58,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="score a file with a model folder, write predictions as CSV",
                            description="Score --input with the model in --code-dir; CSV to --output or stdout.",
                            epilog=EPILOG)
-    _model_flags(score)
+    flags.add_model_flags(score)
     io = score.add_argument_group("data")
     io.add_argument("--input", required=True, help="data file: .csv, .mtx (with --sparse-column-file), "
                     ".arrow/.feather, .parquet")
@@ -85,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_flags(monitor)
     monitor.set_defaults(handler=cmd_monitor)
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, model_flags=_model_flags, common_flags=_common_flags)
+        importlib.import_module(name).register(sub, model_flags=flags.add_model_flags, common_flags=_common_flags)
     return parser
 
 
@@ -96,23 +73,10 @@ COMMAND_MODULES: tuple[str, ...] = ("drumnb.server.commands", "drumnb.tools.comm
 
 # --- commands -----------------------------------------------------------------------------------
 
-def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """``load_model`` keyword arguments from the flags ``_model_flags`` added (shared by every verb)."""
-    from .monitoring import MonitorSettings
-
-    monitor = MonitorSettings.from_env(embedded=args.monitor_embedded, record_predictions=args.monitor,
-                                       db=args.monitor_db, deployment_id=args.deployment_id,
-                                       model_id=args.model_id, webserver=args.webserver)
-    return dict(code_dir=args.code_dir, target_type=args.target_type,
-                positive_class_label=args.positive_class_label, negative_class_label=args.negative_class_label,
-                class_labels=args.class_labels, class_labels_file=args.class_labels_file,
-                runtime_params_file=args.runtime_params_file, monitor=monitor if monitor.on else None)
-
-
 def _load(args: argparse.Namespace) -> Any:
     from .core.model import load_model
 
-    return load_model(**model_kwargs(args))
+    return load_model(**flags.load_kwargs(args))
 
 
 def _write(data: bytes, output: str | None) -> None:
@@ -162,6 +126,7 @@ def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | No
 def cmd_score(args: argparse.Namespace) -> int:
     from .core import codecs
     from .core.errors import InputError, UsageError
+    from .core.targets import TargetType
 
     if args.engine == "dask":
         from . import dask as drumnb_dask
@@ -171,7 +136,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.sparse_column_file:
         columns = codecs.read_sparse_column_file(args.sparse_column_file)
     model = _load(args)
-    if model.target_type == "unstructured":
+    if model.target_type == TargetType.UNSTRUCTURED:
         if not os.path.isfile(args.input):
             raise InputError(f"input file not found: {args.input}", hint="check the path passed as --input")
         with open(args.input, "rb") as fh:

@@ -67,8 +67,9 @@ from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
+from . import flags
 from .core import contract
-from .core.errors import ConfigurationError, ContractError, DrumnbError, InputError, UnsupportedError
+from .core.errors import ConfigurationError, ContractError, DrumnbError, InputError, UnsupportedError, UsageError
 
 __all__ = ["score", "write", "collect", "read", "input_files", "local_cluster", "connect", "cli_score", "check_output",
            "output_format", "ModelSpec", "cached_model"]
@@ -684,7 +685,7 @@ def connect(address: str, *, timeout: float = 10) -> Any:
 
 # --- the CLI -------------------------------------------------------------------------------------
 
-def _check_cli_args(args: Any) -> None:
+def _check_cli_args(args: Any, load_kwargs: Mapping[str, Any]) -> None:
     """Flags that do not fit the Dask engine: a ``ConfigurationError`` before anything starts."""
     if not args.output:
         raise ConfigurationError("--engine dask needs --output",
@@ -697,6 +698,12 @@ def _check_cli_args(args: Any) -> None:
     if getattr(args, "sparse_column_file", None):
         raise UnsupportedError("the Dask engine reads CSV and Parquet, not Matrix Market",
                                hint="score .mtx input with the local engine")
+    if load_kwargs["monitor"] is not None:  # a store written by every worker process: not supported
+        given = flags.monitor_flags_given(args)
+        raise UsageError(f"--engine dask does not record to the monitoring store ({', '.join(given)} given)"
+                         if given else "--engine dask does not record to the monitoring store "
+                         "(MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS is set)",
+                         hint="score with the local engine to monitor, or drop the monitoring flags")
 
 
 def _check_not_input(output: str, inputs: Sequence[str]) -> None:
@@ -742,7 +749,8 @@ def cli_score(args: Any) -> int:
     """
     from tqdm import tqdm
 
-    _check_cli_args(args)
+    load_kwargs = flags.load_kwargs(args)  # the model flags, as the local engine reads them
+    _check_cli_args(args, load_kwargs)
     started = time.perf_counter()
     show = bool(args.verbose or sys.stderr.isatty())
     fmt = getattr(args, "input_format", None)  # user errors before any cluster starts:
@@ -751,11 +759,9 @@ def cli_score(args: Any) -> int:
     data = read(args.input, format=fmt)
     _passthrough(data, args.keep_columns)
     with _cli_client(args) as client:
-        preds = score(data, args.code_dir, args.target_type,
-                      positive_class_label=args.positive_class_label,
-                      negative_class_label=args.negative_class_label, class_labels=args.class_labels,
-                      passthrough=args.keep_columns, client=client,
-                      class_labels_file=args.class_labels_file, runtime_params_file=args.runtime_params_file)
+        load_kwargs.pop("monitor")
+        preds = score(data, load_kwargs.pop("code_dir"), load_kwargs.pop("target_type"),
+                      passthrough=args.keep_columns, client=client, **load_kwargs)
         with tqdm(total=preds.npartitions, unit="partition", desc="scoring", file=sys.stderr, disable=not show,
                   leave=False) as bar:
             rows = write(preds, args.output, client=client, progress=lambda done, total: bar.update(1))

@@ -286,6 +286,25 @@ def test_cli_user_errors_exit_1_before_any_cluster(models, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_monitoring_flags_are_a_usage_error_with_the_dask_engine(models, tmp_path, capsys, monkeypatch):
+    """`--engine dask` cannot record (every worker process would write the store): it says so, exit 2,
+    before any cluster starts, rather than dropping --monitor silently."""
+    from drumnb.cli import main
+
+    base = ["score", "--engine", "dask", "--code-dir", str(models / "sklearn_regressor"),
+            "--input", str(models / "data" / "sklearn_regressor.csv"), "--output", str(tmp_path / "o")]
+    for extra, named in ((["--monitor"], "--monitor"), (["--monitor-db", str(tmp_path / "s.db")], "--monitor-db"),
+                         (["--monitor-embedded"], "--monitor-embedded")):
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert "--engine dask does not record to the monitoring store" in err and named in err, err
+        assert "hint: score with the local engine" in err and "Dask dashboard" not in err
+    monkeypatch.setenv("MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS", "true")  # the env twin of --monitor-embedded
+    assert main(base) == 2
+    assert "MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "s.db").exists()
+
+
 ECHO = """
     import pandas as pd
 

@@ -19,14 +19,19 @@ import pandas as pd
 
 from .errors import ConfigurationError, ContractError
 from .metadata import ModelMetadata
+from .targets import TargetType
 
 log = logging.getLogger("drumnb")
 
-REGRESSION, BINARY, MULTICLASS, ANOMALY = "regression", "binary", "multiclass", "anomaly"
-TRANSFORM, UNSTRUCTURED, TEXTGENERATION = "transform", "unstructured", "textgeneration"
-MULTILABEL, GEOPOINT, VECTORDATABASE, AGENTICWORKFLOW = "multilabel", "geopoint", "vectordatabase", "agenticworkflow"
-SUPPORTED = (REGRESSION, BINARY, MULTICLASS, ANOMALY, TRANSFORM, UNSTRUCTURED, TEXTGENERATION, MULTILABEL, GEOPOINT,
-             VECTORDATABASE, AGENTICWORKFLOW)
+#: The names below are the enum's values as plain strings (what ``ModelConfig.target_type`` holds).
+REGRESSION, BINARY, MULTICLASS, ANOMALY = (TargetType.REGRESSION.value, TargetType.BINARY.value,
+                                           TargetType.MULTICLASS.value, TargetType.ANOMALY.value)
+TRANSFORM, UNSTRUCTURED, TEXTGENERATION = (TargetType.TRANSFORM.value, TargetType.UNSTRUCTURED.value,
+                                           TargetType.TEXTGENERATION.value)
+MULTILABEL, GEOPOINT, VECTORDATABASE, AGENTICWORKFLOW = (TargetType.MULTILABEL.value, TargetType.GEOPOINT.value,
+                                                         TargetType.VECTORDATABASE.value,
+                                                         TargetType.AGENTICWORKFLOW.value)
+SUPPORTED = TargetType.values()
 CLASSIFICATION = (BINARY, MULTICLASS)
 #: Target types whose models need class labels (one output column per label).
 LABELLED = (BINARY, MULTICLASS, MULTILABEL)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ..tools.commands import RegistryChoices
 from .options import (DEFAULT_ADDRESS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, RUNTIME_SETTINGS, ServerOptions,
                       env_flag, normalize_prefix, parse_address, parse_setting, parse_size, runtime_setting)
 
@@ -99,7 +100,7 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
     env.add_argument("dir", help="folder to write (created; existing files are replaced only with --force)")
     env.add_argument("--onnx", action="store_true",
                      help="the artifact-only ONNX environment (numpy + onnxruntime, no other framework)")
-    env.add_argument("--framework", action="append", choices=["sklearn", "xgboost", "onnx", "torch", "keras"],
+    env.add_argument("--framework", action="append", choices=RegistryChoices("env_frameworks"),
                      help="frameworks to install (repeatable; default: sklearn)")
     env.add_argument("--tar", nargs="?", const=True, default=None, metavar="PATH",
                      help="also write the environment tarball (default path: DIR.tar.gz)")
@@ -110,7 +111,7 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
     """The CLI's flags (and their environment twins) as :class:`ServerOptions`."""
-    from ..cli import model_kwargs
+    from ..flags import load_kwargs as model_kwargs
     from ..core.errors import ConfigurationError
 
     try:
@@ -169,7 +170,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     """``drumnb env DIR``: write the environment folder (and tarball)."""
     import sys
 
-    from .envtemplate import write_environment
+    from ..tools.envtemplate import write_environment
 
     result = write_environment(args.dir, onnx=args.onnx, frameworks=args.framework, tar=args.tar,
                                force=args.force)

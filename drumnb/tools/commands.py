@@ -21,6 +21,32 @@ EXPORT_EPILOG = ("Never copied: .drumnb/ state, monitoring stores, __pycache__, 
                  "Exit code 1 when validation or the fresh-process check failed.")
 
 
+class RegistryChoices:
+    """``choices=`` read from the predictor registry when argparse first checks a value or prints the choices.
+
+    ``which``: a function of :mod:`drumnb.predictors` returning names (``template_languages``) or entries by
+    name (``templates``, ``env_frameworks``); ``args`` are passed to it.  Lazy, so building the parser imports
+    neither the registry nor its entry points.
+    """
+
+    def __init__(self, which: str, *args: Any):
+        self.which, self.args = which, args
+
+    def _names(self) -> list[str]:
+        from .. import predictors
+
+        return list(getattr(predictors, self.which)(*self.args))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self) -> Any:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -61,9 +87,9 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                     "example input and a training script (run now, so a Python folder scores at once).")
     new.add_argument("what", choices=["model"], help="what to create (DRUM's 'new model')")
     new.add_argument("--code-dir", "-cd", dest="code_dir", required=True, help="folder to write")
-    new.add_argument("--language", default="python", type=str.lower, choices=["python", "r", "java", "julia"],
+    new.add_argument("--language", default="python", type=str.lower, choices=RegistryChoices("template_languages"),
                      help="language of the hooks (default: python)")
-    new.add_argument("--framework", type=str.lower, choices=["sklearn", "xgboost", "torch", "keras", "onnx"],
+    new.add_argument("--framework", type=str.lower, choices=RegistryChoices("templates", "python"),
                      help="Python only: the framework of the example artifact (default: sklearn)")
     new.add_argument("--name", help="model name for model-metadata.yaml (default: the folder's name)")
     new.add_argument("--force", action="store_true", help="write into a folder that is not empty")
@@ -153,9 +179,9 @@ def _print_json(obj: dict) -> None:
 
 
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    from ..cli import model_kwargs
+    from ..flags import load_kwargs
 
-    kwargs = model_kwargs(args)
+    kwargs = load_kwargs(args)
     kwargs.pop("code_dir")
     return kwargs
 
