@@ -10,6 +10,9 @@ serves the model folder ``CODE_DIR`` (default ``/opt/code``) on ``ADDRESS``
 
 ``onnx=True`` writes the artifact-only ONNX environment: numpy and
 onnxruntime and nothing of the other frameworks.
+
+Which frameworks exist, the drumnb extra that installs each and the part of it a
+serving image keeps are the predictor registry's (``extra``, ``env_keep``).
 """
 from __future__ import annotations
 
@@ -23,16 +26,9 @@ import tarfile
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from .. import predictors
 from ..core.errors import ConfigurationError
 
-#: framework -> (drumnb extra, distributions of that extra to keep; None: all of them)
-FRAMEWORKS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "sklearn": ("sklearn", None),
-    "xgboost": ("xgboost", None),
-    "onnx": ("onnx", ("onnxruntime",)),  # scoring needs the runtime only, not the converters
-    "torch": ("torch", None),
-    "keras": ("tensorflow", None),
-}
 #: Used when drumnb runs from a source tree without installed metadata.
 _FALLBACK = {"": ["pandas>=2.1", "numpy>=1.24", "pyarrow>=14", "pyyaml>=6", "scipy>=1.10", "platformdirs>=3",
                   "tqdm>=4.60"],
@@ -170,8 +166,9 @@ def _requirement_lines(extra: str, keep: tuple[str, ...] | None = None) -> list[
 
 def requirements(frameworks: list[str]) -> str:
     lines = ["# drumnb and what it needs", *_requirement_lines(""), *_requirement_lines("server")]
+    specs = predictors.env_frameworks()
     for fw in frameworks:
-        extra, keep = FRAMEWORKS[fw]
+        extra, keep = specs[fw].extra or "", specs[fw].env_keep
         lines.append(f"# {fw}")
         if fw == "torch":
             lines.append(TORCH_INDEX)
@@ -180,7 +177,7 @@ def requirements(frameworks: list[str]) -> str:
 
 
 def _copy_package(dest: str) -> None:
-    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the drumnb package
     if os.path.exists(dest):
         shutil.rmtree(dest)
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules"))
@@ -190,9 +187,10 @@ def write_environment(folder: str, *, onnx: bool = False, frameworks: list[str] 
                       tar: bool | str | None = None, force: bool = False) -> EnvResult:
     """Write the environment folder; with ``tar``, also ``folder.tar.gz`` (or the path given)."""
     frameworks = list(dict.fromkeys(["onnx"] if onnx else (frameworks or ["sklearn"])))
-    unknown = [f for f in frameworks if f not in FRAMEWORKS]
+    known = predictors.env_frameworks()
+    unknown = [f for f in frameworks if f not in known]
     if unknown:
-        raise ConfigurationError(f"unknown framework(s) {unknown}", hint=f"choose from {sorted(FRAMEWORKS)}")
+        raise ConfigurationError(f"unknown framework(s) {unknown}", hint=f"choose from {sorted(known)}")
     folder = os.path.abspath(folder)
     names = ["Dockerfile", "requirements.txt", "start_server.sh", "env_info.json", "README.md"]
     existing = [n for n in names if os.path.exists(os.path.join(folder, n))]
