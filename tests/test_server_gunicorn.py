@@ -13,7 +13,7 @@ import pytest
 import requests
 from fixtures import write_folder
 from prometheus_client.parser import text_string_to_metric_families
-from test_server_support import broken_folder, csv_bytes, data, start_server
+from test_server_support import broken_folder, csv_bytes, data, start_server, wait_for, workers_of
 
 assert start_server  # a fixture, used by name below
 CSV = {"Content-Type": "text/csv"}
@@ -52,20 +52,6 @@ def pool(start_server, counting):
     server = start_server(["-cd", str(counting), "--target-type", "regression", "--max-workers", "2"])
     wait_for(lambda: len(loads(counting)) >= 2)  # /health/ answers once the first worker is ready
     return server
-
-
-def workers_of(server) -> list[int]:
-    return sorted(c.pid for c in psutil.Process(server.pid).children())
-
-
-def wait_for(predicate, timeout: float = 30.0, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
 
 
 def metric(text: str, name: str, **labels) -> float:

@@ -109,6 +109,25 @@ class ServerProcess:
         return requests.post(self.url + path, timeout=kw.pop("timeout", 60), **kw)
 
 
+def workers_of(server) -> list[int]:
+    """The PIDs of a server's worker processes (the gunicorn master's children), sorted."""
+    try:
+        return sorted(c.pid for c in psutil.Process(server.pid).children())
+    except psutil.Error:
+        return []
+
+
+def wait_for(predicate, timeout: float = 30.0, step: float = 0.2):
+    """``predicate()``'s first true value, polled every ``step`` s for at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
 class _suppress:
     def __enter__(self):
         return self

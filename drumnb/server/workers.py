@@ -63,14 +63,16 @@ def granian_available() -> bool:
 
 
 class _Recycles:
-    """gunicorn's workers call ``notify()`` between requests: there they also honour a recycle request."""
+    """A recycle request ends gunicorn's worker loop: the requests in flight finish, then the worker exits."""
 
     alive: bool
 
-    def notify(self) -> None:
-        super().notify()  # type: ignore[misc]
-        if self.alive and lifecycle.recycle_requested():
-            self.alive = False
+    def run(self) -> None:
+        lifecycle.on_recycle(self._end)
+        super().run()  # type: ignore[misc]
+
+    def _end(self) -> None:
+        self.alive = False
 
 
 class ThreadWorker(_Recycles, _GThreadWorker):
@@ -93,6 +95,9 @@ class GranianWorker(Worker):
             signal.signal(sig, self._on_stop_signal)
 
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        self._end()
+
+    def _end(self) -> None:
         self.alive = False
         if self._stop is not None:
             self._stop.set()
@@ -118,6 +123,7 @@ class GranianWorker(Worker):
         server = WSGIWorker(self.age, sock, None, 1, 512, threads, 30, max(threads, cfg.worker_connections),
                             "1", http1, None, None, *no_tls, (None, None))
         loop = loops.get("asyncio")
+        lifecycle.on_recycle(self._end)  # at once: the requests that follow go to the fresh worker
         threading.Thread(target=self._heartbeat, args=(stop, stopped), name="drumnb-heartbeat", daemon=True).start()
         if not self.alive:  # a signal came while the app was loading
             return
@@ -133,16 +139,14 @@ class GranianWorker(Worker):
         os._exit(0)
 
     def _heartbeat(self, stop: Any, stopped: threading.Event) -> None:
-        """Tell the master this worker lives; stop it when asked to recycle or when the master is gone."""
+        """Tell the master this worker lives; stop when the master is gone."""
         interval = 1.0 if not self.timeout else max(0.1, min(1.0, self.timeout / 4))
         while not stopped.wait(interval):
             self.notify()
             if self.ppid != os.getppid():
                 log.warning("the gunicorn master %s went away; worker %s stops", self.ppid, self.pid)
-                self.alive = False
-            elif lifecycle.recycle_requested():
-                self.alive = False
-            if not self.alive:
+                self._end()
+            elif not self.alive:
                 stop.set()
 
 
