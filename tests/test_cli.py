@@ -179,3 +179,35 @@ def test_verbose_shows_a_progress_bar_for_long_inputs(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"scoring" in proc.stderr and b"rows" in proc.stderr
     assert len(pd.read_csv(tmp_path / "out.csv")) == 300_000
+
+
+def test_cli_and_magics_turn_the_model_flags_into_the_same_load_model_arguments(tmp_path, monkeypatch):
+    """One module (drumnb.flags) owns the model flags: `drumnb score` and `%drum_score` read a line alike."""
+    pytest.importorskip("IPython")
+    from drumnb import flags
+    from drumnb.cli import build_parser
+    from drumnb.jupyter.magics import TARGET_TYPES, _load_kwargs, score_parser
+
+    for name in ("MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS", "DRUMNB_MONITOR_DB", "DEPLOYMENT_ID", "MODEL_ID",
+                 "EXTERNAL_WEB_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    line = ["--code-dir", "m", "--target-type", "Binary", "--positive-class-label", "yes",
+            "--negative-class-label", "no", "--monitor-db", "s.db", "--deployment-id", "d1"]
+    cli = flags.load_kwargs(build_parser().parse_args(["score", *line, "--input", "x.csv"]))
+    magic = score_parser("%drum_score").parse(" ".join(line))
+    assert cli.pop("code_dir") == magic.code_dir == "m" and cli.pop("target_type") == magic.target_type == "binary"
+    assert {k: v for k, v in cli.items() if v is not None} == _load_kwargs(magic)
+    monitor = cli["monitor"]  # --monitor-db alone records; the path is absolute for a server's other cwd
+    assert monitor.record_predictions and not monitor.embedded and monitor.db == str(tmp_path / "s.db")
+    assert monitor.deployment_id == "d1"
+    embedded = flags.load_kwargs(build_parser().parse_args(["score", *line, "--monitor-embedded", "--input", "x"]))
+    assert embedded["monitor"].embedded and not embedded["monitor"].record_predictions  # the hooks report
+    assert flags.load_kwargs(build_parser().parse_args(["score", "-cd", "m", "--input", "x"]))["monitor"] is None
+    assert set(TARGET_TYPES) == set(flags.TargetType.values()) and "agenticworkflow" in TARGET_TYPES
+
+
+def test_an_unknown_target_type_is_a_usage_error_naming_the_closest(tmp_path):
+    proc = run_cli("score", "-cd", str(tmp_path), "--input", "x.csv", "--target-type", "regresion")
+    assert proc.returncode == 2
+    assert b"unknown target type 'regresion' (did you mean 'regression'?)" in proc.stderr

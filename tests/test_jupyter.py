@@ -91,6 +91,31 @@ def test_help_and_usage_errors_are_short(ip):
     short_error(run(ip, "%drum_score m --data 'unclosed"), "UsageError", "close the quotes")
 
 
+def test_magic_errors_are_the_core_classes_and_stay_short(ip, tmp_path):
+    """What a magic raises is caught by ``except`` on the core's classes (with their status), and the cell
+    still shows one line and a hint."""
+    from drumnb.core import errors as core_errors
+
+    cell = run(ip, f"%drum_score --code-dir {tmp_path / 'nowhere'} --data df")
+    short_error(cell, "ConfigurationError", "model folder not found", "hint:")
+    assert isinstance(cell.error, core_errors.ConfigurationError) and cell.error.status == 400
+    usage = run(ip, "%drum_score m --data df --bogus").error
+    assert isinstance(usage, core_errors.UsageError) and isinstance(usage, core_errors.ConfigurationError)
+    cell = run(ip, """
+        from drumnb.core.errors import ConfigurationError
+        try:
+            get_ipython().run_line_magic("drum_score", "no_such_model --data df")
+        except ConfigurationError as exc:
+            caught = exc.render(color=False)
+        """)
+    assert cell.error is None, cell.text
+    assert ip.user_ns["caught"][0] == "ConfigurationError: no model named 'no_such_model'", ip.user_ns["caught"]
+    cell = run(ip, "%drum_score m --data df --target-type regresion")  # the choices are TargetType's
+    short_error(cell, "UsageError", "unknown target type 'regresion' (did you mean 'regression'?)")
+    help_text = run(ip, "%drum_score --help").text
+    assert all(t in help_text for t in ("multilabel", "vectordatabase", "agenticworkflow"))
+
+
 # --- %%drum_hooks ------------------------------------------------------------------------------
 
 def test_hooks_cell_becomes_custom_py_with_the_same_line_numbers(ip, tmp_path):

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from ..core.errors import InputError
 from . import errors
 
 _LOCAL: dict[str, Any] = {}      # "client", "workers", "memory_limit" of the cluster this kernel started
@@ -79,7 +80,7 @@ def _partitioned(data: Any, client: Any) -> Any:
         return dd.from_pandas(data, npartitions=max(1, min(len(data), 2 * max(1, workers))), sort=False)
     if isinstance(data, (str, os.PathLike, list, tuple)):
         return data  # drumnb.dask.read takes paths, globs and folders
-    raise errors.error("InputError", f"--engine dask scores a DataFrame, a Dask DataFrame or CSV/Parquet paths, "
+    raise errors.error(InputError, f"--engine dask scores a DataFrame, a Dask DataFrame or CSV/Parquet paths, "
                                      f"not {type(data).__name__}", "pass --data df or --data 'data/*.parquet'")
 
 

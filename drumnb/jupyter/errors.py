@@ -18,19 +18,27 @@ import logging
 import os
 from typing import Any, Callable, Iterator
 
+from ..core import errors as core_errors
+
 RED, DIM, RESET = "\x1b[1;31m", "\x1b[2m", "\x1b[0m"
 
 
 class CellError(Exception):
-    """An error shown as a short message in the cell (``kind: message`` and a hint)."""
+    """An error shown as a short message in the cell (``kind: message`` and a hint).
+
+    What a magic raises is a subclass made by :func:`cell_class`: for one of the core's errors it is also
+    that class (``except drumnb.core.errors.ConfigurationError`` catches it, ``status`` is the core's);
+    for anything else (``NameError``, a server that did not start) it only carries the name.
+    """
 
     kind = "DrumnbError"
 
     def __init__(self, message: str, hint: str | None = None, *, status: int | None = None):
-        super().__init__(message)
+        Exception.__init__(self, message)
         self.message = message
         self.hint = hint
-        self.status = status
+        if status is not None or not hasattr(self, "status"):  # a core class keeps its own status
+            self.status = status
 
     def __str__(self) -> str:
         return self.message + (f"\nhint: {self.hint}" if self.hint else "")
@@ -48,19 +56,40 @@ class CellError(Exception):
         return self.render()
 
 
-_KINDS: dict[str, type[CellError]] = {}
+class HookSignatureError(core_errors.ConfigurationError):
+    """Hooks in a cell whose names or signatures are wrong (found before the cell's code runs)."""
 
 
-def error(kind: str, message: str, hint: str | None = None, *, status: int | None = None) -> CellError:
-    """A :class:`CellError` whose class is named ``kind`` (so the kernel reports ``ename`` = kind)."""
-    cls = _KINDS.get(kind)
+_CLASSES: dict[Any, type[CellError]] = {}
+
+
+def cell_class(kind: type[BaseException] | str) -> type[CellError]:
+    """The cell's class for ``kind``: a class of the core (or its name), else any exception class or name.
+
+    Made once per kind and named like it, so the kernel reports ``ename`` = the kind's name.
+    """
+    base: Any = kind
+    if isinstance(kind, str):
+        base = getattr(core_errors, kind, None) or {"HookSignatureError": HookSignatureError}.get(kind, kind)
+    core = isinstance(base, type) and issubclass(base, core_errors.DrumnbError)
+    name = base.__name__ if isinstance(base, type) else str(base)
+    key = base if core else name
+    cls = _CLASSES.get(key)
     if cls is None:
-        cls = _KINDS[kind] = type(kind, (CellError,), {"kind": kind, "__module__": __name__})
-    return cls(message, hint, status=status)
+        bases = (CellError, base) if core else (CellError,)
+        cls = _CLASSES[key] = type(name, bases, {"kind": name, "__module__": __name__, "__qualname__": name})
+    return cls
+
+
+def error(kind: type[BaseException] | str, message: str, hint: str | None = None, *,
+          status: int | None = None) -> CellError:
+    """A :class:`CellError` of :func:`cell_class` ``(kind)``: pass the core's class, e.g.
+    ``error(ConfigurationError, "...", "hint")``; a name is looked up among the core's classes."""
+    return cell_class(kind)(message, hint, status=status)
 
 
 def usage(message: str, hint: str | None = None) -> CellError:
-    return error("UsageError", message, hint)
+    return error(core_errors.UsageError, message, hint)
 
 
 class CellMap:
@@ -86,7 +115,7 @@ def from_exception(exc: BaseException, cell_maps: list[CellMap] | tuple[CellMap,
     """Any exception as a short :class:`CellError` (hook, file or cell line, message, hint)."""
     if isinstance(exc, CellError):
         return exc
-    from ..core.errors import DrumnbError, HookError
+    DrumnbError, HookError = core_errors.DrumnbError, core_errors.HookError  # noqa: N806
 
     if isinstance(exc, HookError):
         where = _where(exc.file, exc.line, cell_maps)
@@ -95,9 +124,9 @@ def from_exception(exc: BaseException, cell_maps: list[CellMap] | tuple[CellMap,
         hint = exc.hint or ("fix the cell and run it again" if any(m.cell_line(exc.file, exc.line) for m in cell_maps)
                             else "fix the hook and run the cell again")
         scope = f" in {exc.partition_label}" if getattr(exc, "partition_label", None) else ""  # Dask engine
-        return error(type(exc).__name__, f"{what}{where}{scope}: {prefix}{exc.detail}", hint, status=exc.status)
+        return _like(exc, f"{what}{where}{scope}: {prefix}{exc.detail}", hint)
     if isinstance(exc, DrumnbError):
-        return error(type(exc).__name__, exc.message, exc.hint, status=exc.status)
+        return _like(exc, exc.message, exc.hint)
     if isinstance(exc, SystemExit):
         return error("SystemExit", f"the model code called sys.exit({exc.code!r}); the kernel keeps running",
                      "hooks should raise an exception rather than exit")
@@ -109,6 +138,13 @@ def from_exception(exc: BaseException, cell_maps: list[CellMap] | tuple[CellMap,
     LAST_UNEXPECTED = exc
     return error(type(exc).__name__, f"{exc}" or type(exc).__name__,
                  "unexpected here; drumnb.jupyter.errors.show_traceback() prints where it came from")
+
+
+def _like(exc: Any, message: str, hint: str | None) -> CellError:
+    """The cell's version of a core error: its class (and status, hook, file, line...) with the cell's message."""
+    cell = error(type(exc), message, hint, status=exc.status)
+    cell.__dict__.update({k: v for k, v in vars(exc).items() if k not in ("message", "hint", "status")})
+    return cell
 
 
 #: The last exception that was not one of drumnb's own errors (for show_traceback()).

@@ -18,11 +18,14 @@ from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 
+from .. import flags
+from ..core.errors import ConfigurationError, InputError, UnsupportedError
+from ..core.targets import TargetType
 from . import errors
 from .workspace import HOOK_FILE, WORKSPACE, display_path
 
-TARGET_TYPES = ("regression", "binary", "multiclass", "anomaly", "transform", "unstructured", "textgeneration",
-                "agenticworkflow")
+#: The target types the magics and widgets offer (``-t``): all of :class:`TargetType`.
+TARGET_TYPES = TargetType.values()
 
 
 class _Done(Exception):
@@ -50,32 +53,14 @@ class Parser(argparse.ArgumentParser):
 
 def _model_flags(p: argparse.ArgumentParser, *, name_help: str) -> None:
     p.add_argument("name", nargs="?", help=name_help)
-    p.add_argument("--code-dir", "-cd", dest="code_dir", help="the model folder (or custom_model.tar.gz)")
-    p.add_argument("--target-type", "-t", dest="target_type", choices=TARGET_TYPES, type=str.lower, metavar="TYPE",
-                   help="one of " + ", ".join(TARGET_TYPES) + " (default: model-metadata.yaml, else inferred "
-                        "from the labels)")
-    p.add_argument("--positive-class-label", help="binary: the positive class")
-    p.add_argument("--negative-class-label", help="binary: the negative class")
-    p.add_argument("--class-labels", nargs="+", help="multiclass: the labels, in order")
-    p.add_argument("--class-labels-file", help="multiclass: a file with one label a line")
-    p.add_argument("--runtime-params-file", help="YAML values of the model's runtime parameters")
-    p.add_argument("--monitor", action="store_true", help="record predictions in the local monitoring store")
-    p.add_argument("--monitor-embedded", action="store_true", help="give hooks an mlops reporter")
-    p.add_argument("--monitor-db", help="the SQLite monitoring store (default: one per model)")
+    flags.add_model_flags(p, notebook=True)
 
 
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    for key in ("positive_class_label", "negative_class_label", "class_labels", "class_labels_file",
-                "runtime_params_file"):
-        if getattr(args, key, None) is not None:
-            kwargs[key] = getattr(args, key)
-    if args.monitor or args.monitor_embedded or args.monitor_db:
-        from ..monitoring import MonitorSettings
-
-        kwargs["monitor"] = MonitorSettings(embedded=bool(args.monitor_embedded),
-                                            record_predictions=bool(args.monitor or args.monitor_db),
-                                            db=os.path.abspath(args.monitor_db) if args.monitor_db else None)
+    """The labels, files and monitoring of the model flags (the magic resolves the folder and passes -t)."""
+    kwargs = flags.load_kwargs(args, drop_none=True)
+    kwargs.pop("code_dir", None)
+    kwargs.pop("target_type", None)
     return kwargs
 
 
@@ -390,7 +375,7 @@ class DrumMagics(Magics):
             artifact = None
             if args.artifact:
                 if args.artifact not in ns:
-                    raise errors.error("NameError", f"--model {args.artifact}: no such variable in the notebook",
+                    raise errors.error(NameError, f"--model {args.artifact}: no such variable in the notebook",
                                        "fit the model first, e.g. clf = LinearRegression().fit(X, y)")
                 artifact = ns[args.artifact]
             if code_dir is None and hooks is None and artifact is None:
@@ -471,14 +456,14 @@ def resolve_data(spec: str, namespace: dict[str, Any]) -> Any:
 
         frames = [k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
         close = difflib.get_close_matches(spec, frames, n=1)
-        raise errors.error("NameError", f"--data {spec}: no variable or file of that name",
+        raise errors.error(NameError, f"--data {spec}: no variable or file of that name",
                            f"did you mean {close[0]!r}?" if close else
                            ("DataFrames here: " + ", ".join(sorted(frames)[:8])) if frames else
                            "load the data first, e.g. df = pd.read_csv(...)")
     try:
         return eval(spec, namespace)  # noqa: S307 - the user's own notebook namespace
     except Exception as exc:  # noqa: BLE001
-        raise errors.error("NameError", f"--data {spec}: not a variable, a file, or an expression that "
+        raise errors.error(NameError, f"--data {spec}: not a variable, a file, or an expression that "
                                         f"evaluates ({type(exc).__name__}: {exc})",
                            "pass a DataFrame variable or a file path") from None
 
@@ -495,21 +480,21 @@ class Overlay:
         from .hookcheck import check_source
 
         if not os.path.isdir(folder):
-            raise errors.error("ConfigurationError", "extra hook code in the cell needs a model folder, "
+            raise errors.error(ConfigurationError, "extra hook code in the cell needs a model folder, "
                                f"not an archive: {display_path(folder)}", "unpack the archive")
         from .. import predictors  # noqa: F401 - registers the custom.R / custom.jl hook loaders
         from ..core.hooks import HOOK_LOADERS
 
         other = [f for f in HOOK_LOADERS if os.path.isfile(os.path.join(folder, f))]
         if other and not os.path.isfile(os.path.join(folder, HOOK_FILE)):
-            raise errors.error("ConfigurationError",
+            raise errors.error(ConfigurationError,
                                f"this model's hooks are in {other[0]}: extra hook code in a %%drum_score cell is "
                                f"Python (a custom.py), and a folder with custom.py ignores {other[0]}",
                                f"put the change in {other[0]} and score with %drum_score (the line magic)")
         body = cell if cell.endswith("\n") else cell + "\n"
         report = check_source(body, first_line=2)
         if report.errors:
-            raise errors.error("HookSignatureError", "%%drum_score: " + "; ".join(map(str, report.errors)),
+            raise errors.error(errors.HookSignatureError, "%%drum_score: " + "; ".join(map(str, report.errors)),
                                "fix the cell and run it again")
         self.warnings = report.warnings
         self.tmp = tempfile.mkdtemp(prefix="drumnb-score-")
@@ -558,14 +543,14 @@ def score(model: Any, data: Any, *, name: str, content_type: str | None = None, 
     """Score ``data`` with ``model`` through the core and build the report (shared by the magic and widgets)."""
     from .display import ScoreReport
 
-    if model.target_type == "unstructured":
+    if model.target_type == TargetType.UNSTRUCTURED:
         from .inspection import describe_result
 
         if isinstance(data, str) and os.path.isfile(data):
             with open(data, "rb") as fh:
                 data = fh.read()
         if not isinstance(data, (str, bytes, bytearray, memoryview)):
-            raise errors.error("InputError", f"an unstructured model takes str or bytes, not {type(data).__name__}",
+            raise errors.error(InputError, f"an unstructured model takes str or bytes, not {type(data).__name__}",
                                "pass text, bytes, or a file path with --data")
         body = data.encode(_charset(content_type)) if isinstance(data, str) else bytes(data)
         result = model.predict_unstructured(body, content_type=content_type, query=query)
@@ -573,9 +558,9 @@ def score(model: Any, data: Any, *, name: str, content_type: str | None = None, 
 
         return Scored(result, describe_result(result, name=name, body=body, content_type=content_type,
                                               query=parse_query(query)))
-    if model.target_type in ("textgeneration", "agenticworkflow") and "chat" in model.hooks and \
+    if model.target_type in (TargetType.TEXTGENERATION, TargetType.AGENTICWORKFLOW) and "chat" in model.hooks and \
             not ("score" in model.hooks or model.predictor is not None):
-        raise errors.error("ConfigurationError", "this is a chat model: call it with model.chat({...}) or serve it",
+        raise errors.error(ConfigurationError, "this is a chat model: call it with model.chat({...}) or serve it",
                            "%drum_serve NAME, then srv.client.chat('hello')")
     if isinstance(data, str) and not os.path.isfile(data):
         raise errors.usage(f"--data {data}: a folder or glob of files is scored with --engine dask",
@@ -598,8 +583,8 @@ def score_on_dask(model: Any, folder: str, data: Any, args: argparse.Namespace, 
     from . import dask_engine
     from .display import ScoreReport
 
-    if model.target_type == "unstructured":
-        raise errors.error("UnsupportedError", "--engine dask scores rows; this model is unstructured",
+    if model.target_type == TargetType.UNSTRUCTURED:
+        raise errors.error(UnsupportedError, "--engine dask scores rows; this model is unstructured",
                            "score unstructured payloads with the local engine")
     client = dask_engine.client_for(args.scheduler, args.workers, args.memory_limit)
     preds, frame, rows, seconds = dask_engine.score(model, folder, data, client=client, passthrough=args.keep_columns,
@@ -666,9 +651,9 @@ def _find_server(name: str | None, *, own: bool = False) -> tuple[Any, dict[str,
     if entry is not None and not own:
         return None, entry
     if entry is not None:
-        raise errors.error("PermissionError", f"server {name!r} (pid {entry['pid']}) was started by another kernel "
+        raise errors.error(PermissionError, f"server {name!r} (pid {entry['pid']}) was started by another kernel "
                            f"({entry.get('kernel_id')})", "stop or restart it from the kernel that started it")
-    raise errors.error("LookupError", f"no server named {name!r}"
+    raise errors.error(LookupError, f"no server named {name!r}"
                        + (f" (this kernel's: {', '.join(sorted(mine))})" if mine else ""),
                        "%drum_serve --list shows every running server")
 
