@@ -38,8 +38,6 @@ fresh process only loads the model.
 from __future__ import annotations
 
 import ast
-import builtins
-import inspect
 import os
 import pickle
 import shutil
@@ -48,15 +46,14 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import textwrap
 import time
-import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core.errors import ConfigurationError, DrumnbError
 from .. import predictors
 from . import _render
+from .hooksource import hooks_source
 from .savers import ExportError, mro_modules, pickle_modules, write_artifact
 
 TAR_NAME = "custom_model.tar.gz"
@@ -200,206 +197,6 @@ def plan_copy(code_dir: str) -> tuple[list[str], list[tuple[str, str]]]:
         keep.remove(rel)
         skipped.append((rel, "monitoring store"))
     return keep, skipped
-
-
-# --- writing hooks from functions ---------------------------------------------------------------
-
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _code_names(const)
-    return names
-
-
-def _literal(value: Any) -> str | None:
-    if isinstance(value, (bool, int, float, str, bytes, type(None), tuple, list, dict, set, frozenset)):
-        text = repr(value)
-        try:
-            if ast.literal_eval(text) == value and len(text) < 20_000:
-                return text
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return None
-    return None
-
-
-def _importable(value: Any) -> tuple[str, str] | None:
-    """(module, name) when ``from module import name`` gives back ``value``."""
-    module = getattr(value, "__module__", None)
-    name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
-    if not module or not name or "." in name or "<" in name or module == "__main__":
-        return None
-    mod = sys.modules.get(module)
-    if mod is None or getattr(mod, name, None) is not value:
-        # numpy ufuncs and the like live in a submodule but are exported by the package
-        top = module.split(".")[0]
-        top_mod = sys.modules.get(top)
-        if top_mod is not None and getattr(top_mod, name, None) is value:
-            return top, name
-        return None
-    return module, name
-
-
-class _SourceBuilder:
-    """Collects hooks, the helpers they call and the imports they need, as one ``custom.py``."""
-
-    def __init__(self, origin_modules: set[str]):
-        self.imports: dict[str, str] = {}   # line -> line (ordered, unique)
-        self.constants: dict[str, str] = {}
-        self.defs: dict[str, str] = {}      # name -> source, in dependency order
-        self.origin = origin_modules         # modules whose objects are "the notebook's"
-        self._visiting: set[int] = set()
-
-    def add_function(self, fn: Any, name: str | None = None) -> None:
-        name = name or fn.__name__
-        if name in self.defs or id(fn) in self._visiting:
-            return
-        self._visiting.add(id(fn))
-        try:
-            source = textwrap.dedent(inspect.getsource(fn))
-        except (OSError, TypeError) as exc:
-            source = _class_source(fn) if inspect.isclass(fn) else None
-            if source is None:
-                raise ExportError(f"cannot read the source of {name!r}: {exc}",
-                                  hint="define it in a notebook cell or a .py file (not with exec), or pass the "
-                                       "hooks as source text") from None
-        if fn.__name__ != name and not source.lstrip().startswith(("def ", "class ", "async def ", "@")):
-            raise ExportError(f"{name!r} is not defined by a def statement", hint="write it as a def")
-        if fn.__name__ != name:
-            source += f"\n{name} = {fn.__name__}\n"
-        if isinstance(fn, type):
-            scopes = [m for m in vars(fn).values() if inspect.isfunction(m)]
-            globals_ = sys.modules[fn.__module__].__dict__ if fn.__module__ in sys.modules else {}
-            needed: set[str] = set()
-            for m in scopes:
-                needed |= _code_names(m.__code__)
-                globals_ = m.__globals__
-            self._resolve(name, needed, globals_)
-        else:
-            if getattr(fn, "__closure__", None):
-                raise ExportError(f"{name!r} uses variables of an enclosing function "
-                                  f"({', '.join(fn.__code__.co_freevars)})",
-                                  hint="define hooks at the top level of a cell")
-            self._resolve(name, _code_names(fn.__code__), fn.__globals__)
-        self.defs[name] = source.rstrip() + "\n"
-
-    def _resolve(self, owner: str, names: Iterable[str], globals_: dict[str, Any]) -> None:
-        for var in sorted(names):
-            if var not in globals_ or var in self.defs or var == owner:
-                continue
-            if var.startswith("__") or (hasattr(builtins, var) and globals_[var] is getattr(builtins, var)):
-                continue
-            self.add_global(owner, var, globals_[var])
-
-    def add_global(self, owner: str, var: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType):
-            full = value.__name__
-            if full == var:
-                line = f"import {full}"
-            elif "." in full and full.rsplit(".", 1)[1] == var:
-                line = f"from {full.rsplit('.', 1)[0]} import {var}"
-            else:
-                line = f"import {full} as {var}"
-            self.imports[line] = line
-            return
-        if (inspect.isfunction(value) or inspect.isclass(value)) and \
-                (getattr(value, "__module__", None) in self.origin or
-                 str(getattr(value, "__module__", "")).startswith("drumnb_custom_")):
-            self.add_function(value, var)
-            return
-        where = _importable(value)
-        if where is not None:
-            module, name = where
-            line = f"from {module} import {name}" + (f" as {var}" if var != name else "")
-            self.imports[line] = line
-            return
-        text = _literal(value)
-        if text is not None:
-            self.constants[var] = f"{var} = {text}"
-            return
-        raise ExportError(f"hook {owner!r} uses the notebook variable {var!r} ({type(value).__name__}), which "
-                          "cannot be written into custom.py",
-                          hint=f"pass it as the artifact (model=...), or save it to a file in the folder and load "
-                               f"it in load_model; or define {var!r} inside the hook")
-
-    def source(self, header: str) -> str:
-        parts = [header.rstrip() + "\n"]
-        if self.imports:
-            parts.append("\n".join(sorted(self.imports, key=lambda s: (s.startswith("from "), s))) + "\n")
-        if self.constants:
-            parts.append("\n".join(self.constants.values()) + "\n")
-        parts += list(self.defs.values())
-        return "\n\n".join(parts)
-
-
-def _class_source(cls: type) -> str | None:
-    """The source of a class defined in a notebook cell (``inspect`` cannot find those before Python 3.13).
-
-    The cells are in ``linecache`` (IPython puts them there): the latest cell defining a top-level class of
-    that name wins, preferring the files its methods were compiled from.
-    """
-    import linecache
-
-    files = [m.__code__.co_filename for m in vars(cls).values() if inspect.isfunction(m)]
-    cells = [k for k in list(linecache.cache) if "<ipython-input-" in k or "ipykernel_" in k or k.startswith("<cell")]
-    for filename in list(dict.fromkeys(files)) + cells[::-1]:
-        text = "".join(linecache.getlines(filename))
-        if not text:
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        for node in tree.body[::-1]:
-            if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
-                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                lines = text.splitlines(keepends=True)[start - 1:node.end_lineno]
-                return textwrap.dedent("".join(lines))
-    return None
-
-
-def hooks_source(hooks: Any) -> str:
-    """``custom.py`` text from hook functions, a namespace (``globals()``), a module, or source text / a path."""
-    from ..core.hooks import ALL_HOOKS
-
-    header = ('"""DRUM hooks exported by drumnb from a notebook (DRUM and drumnb call them by name)."""')
-    if isinstance(hooks, (str, os.PathLike)):
-        text = os.fspath(hooks)
-        if "\n" not in text and os.path.isfile(text):
-            with open(text, encoding="utf-8") as fh:
-                text = fh.read()
-        _compile(text)
-        return text if text.endswith("\n") else text + "\n"
-    if isinstance(hooks, types.ModuleType):
-        hooks = vars(hooks)
-    if isinstance(hooks, dict):
-        functions = [(name, value) for name, value in hooks.items()
-                     if name in ALL_HOOKS and callable(value) and not isinstance(value, type)]
-        if not functions:
-            raise ExportError("the namespace defines no hook functions",
-                              hint=f"define some of: {', '.join(ALL_HOOKS)}")
-    else:
-        items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
-        functions = []
-        for fn in items:
-            if not callable(fn) or not hasattr(fn, "__name__"):
-                raise ExportError(f"not a function: {fn!r}", hint="pass the hook functions themselves")
-            functions.append((fn.__name__, fn))
-    origin = {getattr(fn, "__module__", None) for _, fn in functions} | {"__main__"}
-    builder = _SourceBuilder({m for m in origin if m})
-    order = {h: i for i, h in enumerate(ALL_HOOKS)}
-    for name, fn in sorted(functions, key=lambda x: order.get(x[0], len(order))):
-        builder.add_function(fn, name)
-    text = builder.source(header)
-    _compile(text)
-    return text
-
-
-def _compile(text: str) -> None:
-    try:
-        compile(text, "custom.py", "exec")
-    except SyntaxError as exc:
-        raise ExportError(f"the hooks are not valid Python (line {exc.lineno}): {exc.msg}") from None
 
 
 # --- requirements -------------------------------------------------------------------------------
@@ -613,117 +410,166 @@ def _prepare_output(output_dir: str, code_dir: str | None, force: bool) -> None:
     os.makedirs(output_dir, exist_ok=True)
 
 
-def export_model(output_dir: "str | os.PathLike[str]", *, code_dir: "str | os.PathLike[str] | None" = None,
-                 model: Any = None, hooks: Any = None, target_type: str | None = None,
-                 positive_class_label: Any = None, negative_class_label: Any = None,
-                 class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
-                 runtime_params_file: str | None = None, name: str | None = None, data: Any = None,
-                 artifact_name: str | None = None, tar: "bool | str | os.PathLike[str]" = False,
-                 requirements: Sequence[str] = (), force: bool = False, validate: bool = True,
-                 fresh_process: bool = True, rows: int = 100, rtol: float = 1e-6, atol: float = 1e-9,
-                 progress: Callable[[str], None] | None = None) -> ExportReport:
+@dataclass
+class ExportOptions:
+    """What :func:`export_model` writes and checks (its keyword arguments).
+
+    Sources, combinable: ``code_dir`` (a folder or ``.tar.gz`` to copy, without drumnb's state), ``model``
+    (an artifact object, a file path, or bytes with ``artifact_name``), ``hooks`` (hook functions, a
+    namespace such as ``globals()``, a module, or source text).  Labels and target type are written to
+    ``model-metadata.yaml``.  ``data`` (DataFrame or path) enables validation (``validate``) and the
+    fresh-process comparison (``fresh_process``) on its first ``rows`` rows, within ``rtol``/``atol``.
+    ``tar``: True for ``<parent of output_dir>/custom_model.tar.gz``, or a path.  ``requirements``: extra
+    requirements.txt lines.  ``force``: replace a non-empty output folder.
+    """
+
+    code_dir: "str | os.PathLike[str] | None" = None
+    model: Any = None
+    hooks: Any = None
+    target_type: str | None = None
+    positive_class_label: Any = None
+    negative_class_label: Any = None
+    class_labels: Sequence[Any] | None = None
+    class_labels_file: str | None = None
+    runtime_params_file: str | None = None
+    name: str | None = None
+    data: Any = None
+    artifact_name: str | None = None
+    tar: "bool | str | os.PathLike[str]" = False
+    requirements: Sequence[str] = ()
+    force: bool = False
+    validate: bool = True
+    fresh_process: bool = True
+    rows: int = 100
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    progress: Callable[[str], None] | None = None
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+    def load_kwargs(self) -> dict[str, Any]:
+        return {"positive_class_label": self.positive_class_label, "negative_class_label": self.negative_class_label,
+                "class_labels": self.class_labels, "class_labels_file": self.class_labels_file,
+                "runtime_params_file": self.runtime_params_file}
+
+
+def export_model(output_dir: "str | os.PathLike[str]", **options: Any) -> ExportReport:
     """Write a DRUM model folder to ``output_dir`` (and ``custom_model.tar.gz`` with ``tar``); check it.
 
-    Sources, combinable: ``code_dir`` (a folder to copy, without drumnb's
-    state), ``model`` (an artifact object, a file path, or bytes with
-    ``artifact_name``), ``hooks`` (hook functions, a namespace such as
-    ``globals()``, a module, or source text).  Labels and target type are
-    written to ``model-metadata.yaml``.  ``data`` (DataFrame or path)
-    enables validation and the fresh-process comparison.  ``tar``: True for
-    ``<parent of output_dir>/custom_model.tar.gz``, or a path.  Raises for
-    objects that cannot be written; check ``report.ok`` for the checks.
+    The keyword arguments are the fields of :class:`ExportOptions`.  Raises for objects that cannot be
+    written; check ``report.ok`` for the checks.
     """
-    from ..core.model import load_model
-
+    opts = ExportOptions(**options)
     started = time.perf_counter()
-    say = progress or (lambda _msg: None)
     output_dir = os.path.abspath(os.fspath(output_dir))
-    src = os.fspath(code_dir) if code_dir is not None else None
-    if src is None and model is None and hooks is None:
+    if opts.code_dir is None and opts.model is None and opts.hooks is None:
         raise ConfigurationError("nothing to export", hint="pass code_dir=, or model= and/or hooks=")
-    unpacked = None
-    if src is not None and os.path.isfile(src) and src.endswith((".tar.gz", ".tgz", ".tar")):
-        unpacked = tempfile.TemporaryDirectory(prefix="drumnb-export-src-")
-        with tarfile.open(src) as archive:
-            archive.extractall(unpacked.name, filter="data")
-        src = unpacked.name
-    elif src is not None and not os.path.isdir(src):
-        raise ConfigurationError(f"model folder not found: {src}", hint="pass the folder to export (--code-dir)")
-    tar_path = None
-    if tar:
-        tar_path = os.path.abspath(os.fspath(tar)) if not isinstance(tar, bool) else \
-            os.path.join(os.path.dirname(output_dir), TAR_NAME)
-        if _inside(tar_path, output_dir):
-            raise ConfigurationError(f"the archive {tar_path} would be inside the exported folder",
-                                     hint="write it beside the folder (the default) or elsewhere")
+    src, unpacked = _source_folder(opts.code_dir)
+    tar_path = _tar_path(opts.tar, output_dir)
     report = ExportReport(output_dir)
     try:
-        _prepare_output(output_dir, src, force)
-        if src is not None:
-            keep, report.left_out = plan_copy(src)
-            for rel in keep:
-                dest = os.path.join(output_dir, rel)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                shutil.copy2(os.path.join(src, rel), dest)
-        if hooks is not None:
-            text = hooks_source(hooks)
-            if os.path.isfile(os.path.join(output_dir, "custom.py")) and src is not None:
-                report.notes.append("custom.py of the folder replaced by the hooks given")
-            with open(os.path.join(output_dir, "custom.py"), "w", encoding="utf-8") as fh:
-                fh.write(text)
-        frame = None
-        if data is not None:
-            from .validation import read_data
-
-            frame = read_data(data).iloc[:rows].reset_index(drop=True)
-        if model is not None:
-            report.artifact = write_artifact(model, output_dir, artifact_name, example=frame)
-        say("loading the exported model")
-        loaded = load_model(output_dir, target_type, positive_class_label=positive_class_label,
-                            negative_class_label=negative_class_label, class_labels=class_labels,
-                            class_labels_file=class_labels_file, runtime_params_file=runtime_params_file)
-        try:
-            report.target_type = loaded.target_type
-            if report.artifact is None and loaded.artifact:
-                report.artifact = os.path.basename(loaded.artifact)
-            report.metadata = _write_metadata(output_dir, loaded.config, name)
-            report.notes += [n for n in loaded.config.notes if "assuming" in n]
-            report.requirements = _requirements(output_dir, loaded, model, requirements, report)
-            expected = None
-            if frame is not None:
-                from .validation import validate as run_validation
-
-                if validate and loaded.target_type != "unstructured":
-                    say("validating")
-                    report.validation = run_validation(loaded, frame, rows=rows)
-                if loaded.target_type != "unstructured":
-                    try:
-                        expected = loaded.predict(frame)
-                    except Exception as exc:  # noqa: BLE001 - validation names it; no comparison then
-                        report.notes.append(f"the input does not score here: {type(exc).__name__}: "
-                                            f"{str(exc).splitlines()[0][:200]}")
-                        fresh_process = False
-                        report.fresh_check = {"ok": False, "message": "not run: the input does not score"}
-        finally:
-            loaded.close()
+        _prepare_output(output_dir, src, opts.force)
+        frame = _write_sources(report, output_dir, src, opts)
+        expected, fresh = _load_and_check(report, output_dir, frame, opts)
         if tar_path:
-            say("writing the archive")
+            opts.say("writing the archive")
             os.makedirs(os.path.dirname(tar_path), exist_ok=True)
             write_tarball(output_dir, tar_path)
             report.tarball = tar_path
-        if fresh_process:
-            say("scoring in a fresh process")
-            target = tar_path or output_dir
-            if expected is not None and hasattr(expected, "columns"):
-                report.fresh_check = _fresh_process(target, frame, expected, rtol=rtol, atol=atol)
-            else:
-                report.fresh_check = _fresh_process(target, None, None, rtol=rtol, atol=atol)
+        if fresh:
+            opts.say("scoring in a fresh process")
+            compare = expected is not None and hasattr(expected, "columns")
+            report.fresh_check = _fresh_process(tar_path or output_dir, frame if compare else None,
+                                                expected if compare else None, rtol=opts.rtol, atol=opts.atol)
         report.files = sorted(plan_copy(output_dir)[0])
     finally:
         if unpacked is not None:
             unpacked.cleanup()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _source_folder(code_dir: "str | os.PathLike[str] | None") -> tuple[str | None, Any]:
+    """The folder to copy (an archive unpacked into a temporary folder, returned to clean up)."""
+    src = os.fspath(code_dir) if code_dir is not None else None
+    if src is not None and os.path.isfile(src) and src.endswith((".tar.gz", ".tgz", ".tar")):
+        unpacked = tempfile.TemporaryDirectory(prefix="drumnb-export-src-")
+        with tarfile.open(src) as archive:
+            archive.extractall(unpacked.name, filter="data")
+        return unpacked.name, unpacked
+    if src is not None and not os.path.isdir(src):
+        raise ConfigurationError(f"model folder not found: {src}", hint="pass the folder to export (--code-dir)")
+    return src, None
+
+
+def _tar_path(tar: "bool | str | os.PathLike[str]", output_dir: str) -> str | None:
+    if not tar:
+        return None
+    path = os.path.abspath(os.fspath(tar)) if not isinstance(tar, bool) else \
+        os.path.join(os.path.dirname(output_dir), TAR_NAME)
+    if _inside(path, output_dir):
+        raise ConfigurationError(f"the archive {path} would be inside the exported folder",
+                                 hint="write it beside the folder (the default) or elsewhere")
+    return path
+
+
+def _write_sources(report: ExportReport, output_dir: str, src: str | None, opts: ExportOptions) -> Any:
+    """Copy the folder, write the hooks and the artifact; returns the first rows of ``data`` (or None)."""
+    if src is not None:
+        keep, report.left_out = plan_copy(src)
+        for rel in keep:
+            dest = os.path.join(output_dir, rel)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy2(os.path.join(src, rel), dest)
+    if opts.hooks is not None:
+        text = hooks_source(opts.hooks)
+        if os.path.isfile(os.path.join(output_dir, "custom.py")) and src is not None:
+            report.notes.append("custom.py of the folder replaced by the hooks given")
+        with open(os.path.join(output_dir, "custom.py"), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    frame = None
+    if opts.data is not None:
+        from .validation import read_data
+
+        frame = read_data(opts.data).iloc[:opts.rows].reset_index(drop=True)
+    if opts.model is not None:
+        report.artifact = write_artifact(opts.model, output_dir, opts.artifact_name, example=frame)
+    return frame
+
+
+def _load_and_check(report: ExportReport, output_dir: str, frame: Any, opts: ExportOptions) -> tuple[Any, bool]:
+    """Load the export: metadata, requirements, validation; returns (this process's predictions, run fresh?)."""
+    from ..core.model import load_model
+
+    opts.say("loading the exported model")
+    loaded = load_model(output_dir, opts.target_type, **opts.load_kwargs())
+    fresh = opts.fresh_process
+    expected = None
+    try:
+        report.target_type = loaded.target_type
+        if report.artifact is None and loaded.artifact:
+            report.artifact = os.path.basename(loaded.artifact)
+        report.metadata = _write_metadata(output_dir, loaded.config, opts.name)
+        report.notes += [n for n in loaded.config.notes if "assuming" in n]
+        report.requirements = _requirements(output_dir, loaded, opts.model, opts.requirements, report)
+        if frame is not None and loaded.target_type != "unstructured":
+            from .validation import validate as run_validation
+
+            if opts.validate:
+                opts.say("validating")
+                report.validation = run_validation(loaded, frame, rows=opts.rows)
+            try:
+                expected = loaded.predict(frame)
+            except Exception as exc:  # noqa: BLE001 - validation names it; no comparison then
+                report.notes.append(f"the input does not score here: {type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0][:200]}")
+                fresh = False
+                report.fresh_check = {"ok": False, "message": "not run: the input does not score"}
+    finally:
+        loaded.close()
+    return expected, fresh
 
 
 def _requirements(folder: str, loaded: Any, model: Any, extra: Sequence[str], report: ExportReport) -> list[str]:
@@ -779,5 +625,5 @@ def _requirements(folder: str, loaded: Any, model: Any, extra: Sequence[str], re
     return lines
 
 
-__all__ = ["export_model", "ExportReport", "ExportError", "hooks_source", "write_artifact", "pinned_requirements",
+__all__ = ["export_model", "ExportOptions", "ExportReport", "ExportError", "hooks_source", "write_artifact", "pinned_requirements",
            "plan_copy", "write_tarball"]
