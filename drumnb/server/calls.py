@@ -13,7 +13,10 @@
   DRUM's ``DRUM_CLIENT_REQUEST_TIMEOUT``): past it the request answers 504
   naming the limit, and the worker asks to be replaced (a thread cannot be
   stopped; a fresh process can).  Meanwhile the next calls go to a fresh model
-  thread, so they are not queued behind the stuck one.
+  thread, so they are not queued behind the stuck one.  The one exception:
+  the fast path's predictions (a built-in scikit-learn estimator, a numeric
+  CSV body of at most 4 MB) run on the request thread (:meth:`ModelCalls.inline`);
+  one that outlives the timeout is answered, and the worker is replaced after it.
 
 Requests that do not call the model (``/ping/``, ``/health/``, ``/info/``,
 ``/stats/``, ``/metrics``) never wait for it.
@@ -21,6 +24,7 @@ Requests that do not call the model (``/ping/``, ``/health/``, ``/info/``,
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -84,6 +88,19 @@ class ModelCalls:
                 "this worker is being replaced",
                 hint=f"raise the limit with {TIMEOUT_FLAG} SECONDS (or the environment variable {TIMEOUT_ENV}), "
                      "or send fewer rows per request") from None
+
+    def inline(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on the caller's thread, for a thread-safe model's short calls (the fast path: no
+        hand-over to a model thread, which costs as much as a small prediction).  A call that still outlives
+        the timeout gets its answer, and the worker is replaced after it."""
+        if self.serialize:
+            return self(fn, *args)
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            if self.timeout and time.perf_counter() - started > self.timeout:
+                lifecycle.request_recycle(f"a model call outlived the request timeout of {self.timeout:g} s")
 
     def _abandon(self, pool: ThreadPoolExecutor) -> None:
         """Leave the stuck thread(s) behind: later calls get fresh ones; the worker asks to be replaced."""

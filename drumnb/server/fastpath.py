@@ -124,7 +124,7 @@ class FastPredict:
         X = self._read(data)
         if X is None:
             return None
-        result = self.server.call(self._score, X)
+        result = self.server.call.inline(self._score, X)
         if result is None:
             return None
         self.server.metrics.observe_predict(time.perf_counter() - started, X.shape[0])
