@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.targets import TargetType
+
 PLOT_SIZE = (4.6, 2.3)
 PLOT_DPI = 72
 
@@ -33,9 +35,9 @@ def _num(x: float) -> str:
 
 def summarize(pred: pd.DataFrame, target_type: str, labels: list[str] | None) -> str:
     """One line about the predictions: mean/min/max, or the predicted-class counts."""
-    if not isinstance(pred, pd.DataFrame) or pred.empty or target_type == "transform":
+    if not isinstance(pred, pd.DataFrame) or pred.empty or target_type == TargetType.TRANSFORM:
         return ""
-    if target_type in ("binary", "multiclass") and labels and all(str(c) in map(str, pred.columns) for c in labels):
+    if target_type in (TargetType.BINARY, TargetType.MULTICLASS) and labels and all(str(c) in map(str, pred.columns) for c in labels):
         cols = [c for c in pred.columns if str(c) in map(str, labels)]
         winners = pred[cols].idxmax(axis=1).astype(str).value_counts()
         return "predicted class: " + ", ".join(f"{k} {v}" for k, v in winners.items())
@@ -70,9 +72,9 @@ def plot_png(pred: pd.DataFrame, target_type: str, labels: list[str] | None) -> 
     fig = Figure(figsize=PLOT_SIZE, dpi=PLOT_DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    if target_type in ("binary", "multiclass") and labels:
+    if target_type in (TargetType.BINARY, TargetType.MULTICLASS) and labels:
         cols = [c for c in pred.columns if str(c) in map(str, labels)]
-        if target_type == "binary" and len(cols) == 2:
+        if target_type == TargetType.BINARY and len(cols) == 2:
             cols = cols[1:]  # the positive class: the other column is its complement
         for col in cols:
             ax.hist(pd.to_numeric(pred[col], errors="coerce").dropna(), bins=20, range=(0, 1),
@@ -80,7 +82,7 @@ def plot_png(pred: pd.DataFrame, target_type: str, labels: list[str] | None) -> 
         ax.set_xlabel("probability" if len(cols) > 1 else f"P({cols[0]})" if cols else "probability")
         if len(cols) > 1:
             ax.legend(fontsize=7, frameon=False)
-    elif target_type in ("regression", "anomaly") or "Predictions" in pred.columns:
+    elif target_type in (TargetType.REGRESSION, TargetType.ANOMALY) or "Predictions" in pred.columns:
         col = "Predictions" if "Predictions" in pred.columns else pred.columns[0]
         values = pd.to_numeric(pred[col], errors="coerce").dropna()
         if values.empty:

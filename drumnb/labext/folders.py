@@ -15,6 +15,8 @@ import re
 import warnings
 from typing import Any
 
+from ..core.targets import TargetType
+
 SKIP_DIRS = {"node_modules", "__pycache__", ".ipynb_checkpoints", "site-packages", ".git", "venv", ".venv",
              "logs"}
 HOOK_FILES = {"custom.py": "python", "custom.R": "r", "custom.r": "r", "custom.jl": "julia"}
@@ -156,7 +158,7 @@ def describe(folder: str, root: str) -> dict[str, Any]:
     out["hook_file"], out["hooks"] = hook_file, hooks
     if out["target_type_source"] == "assumed" and "score_unstructured" in hooks:
         # a %%drum_hooks folder with score_unstructured and no metadata: an unstructured model
-        out["target_type"] = "unstructured"
+        out["target_type"] = TargetType.UNSTRUCTURED.value
         problems[:] = [p for p in problems if not p["message"].startswith("no target type given")]
         problems.append(_problem("warning", "no targetType in model-metadata.yaml; unstructured assumed "
                                             "(score_unstructured is defined): pass --target-type unstructured"))
@@ -165,7 +167,7 @@ def describe(folder: str, root: str) -> dict[str, Any]:
     scores = set(hooks) & {"score", "score_unstructured", "chat", "transform"}
     if not artifacts and not ({"load_model"} & set(hooks) or scores):
         problems.append(_problem("error", "no artifact and no load_model/score hook: nothing to score"))
-    if out["target_type"] == "unstructured" and hooks and "score_unstructured" not in hooks:
+    if out["target_type"] == TargetType.UNSTRUCTURED and hooks and "score_unstructured" not in hooks:
         problems.append(_problem("error", "an unstructured model needs a score_unstructured hook"))
     return out
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.errors import ConfigurationError, DrumnbError
+from ..core.targets import TargetType
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deployment_stats (
@@ -309,10 +310,10 @@ class Reporter:
             raise MonitoringError(f"report_predictions_data: predictions must be a list, got {type(predictions).__name__}")
         n = len(preds)
         two_d = [isinstance(p, list) for p in preds]
-        if self.target_type in ("binary", "multiclass") and not all(two_d):
+        if self.target_type in (TargetType.BINARY, TargetType.MULTICLASS) and not all(two_d):
             raise MonitoringError("report_predictions_data: classification predictions must be 2-D "
                                   "(one list of class probabilities a row)")
-        if self.target_type in ("regression", "anomaly") and any(two_d):
+        if self.target_type in (TargetType.REGRESSION, TargetType.ANOMALY) and any(two_d):
             raise MonitoringError("report_predictions_data: regression predictions must be 1-D (one number a row)")
         if class_names is not None and all(two_d) and any(len(p) != len(class_names) for p in preds):
             raise MonitoringError(f"report_predictions_data: each row needs {len(class_names)} probabilities "

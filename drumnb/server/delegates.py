@@ -16,6 +16,7 @@ from flask import Response
 ASSOCIATION_ID = "datarobot_association_id"
 
 from ..core.errors import ConfigurationError, UnsupportedError
+from ..core.targets import TargetType
 from . import payloads
 
 _LATER = "{what} needs a drumnb Model; this model object has no such method"
@@ -28,7 +29,7 @@ def _missing(model: Any, method: str, what: str) -> None:
 
 def unstructured(model: Any, request: Any, call: Callable[..., Any]) -> Response:
     """``/predictUnstructured/``: the raw body and its headers to ``model.predict_unstructured``."""
-    if model.target_type != "unstructured":
+    if model.target_type != TargetType.UNSTRUCTURED:
         raise ConfigurationError(f"this is a {model.target_type} model; /predictUnstructured/ serves "
                                  "unstructured models", hint="POST the data to /predict/ instead",
                                  status=422)  # DRUM's status for a route of another target type

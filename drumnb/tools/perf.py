@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core.targets import TargetType
 from . import _render
 
 DEFAULT_SIZES = (1, 10, 100, 1_000, 100_000)
@@ -373,7 +374,7 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
                 report.model, report.target_type = info.get("codeDir"), info.get("targetType")
             except Exception:  # noqa: BLE001
                 pass
-            if report.target_type == "unstructured":
+            if report.target_type == TargetType.UNSTRUCTURED:
                 raise ConfigurationError("perf-test sends structured rows to /predict/; this model is unstructured")
             try:
                 sampler = _Sampler(server.pid)

@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core.targets import TargetType
 from . import _render
 
 PASSED, FAILED, SKIPPED, WARN = "PASSED", "FAILED", "SKIPPED", "WARN"
@@ -574,7 +575,7 @@ def validate(model: Any, data: Any, target_type: str | None = None, *, checks: S
         from ..core.model import load_model
 
         loaded = load_model(model, target_type, **load_kwargs)
-    if loaded.target_type == "unstructured":
+    if loaded.target_type == TargetType.UNSTRUCTURED:
         raise ConfigurationError("validation checks structured models; this one is unstructured",
                                  hint="score it with 'drumnb score --target-type unstructured' instead")
     frame = read_data(data, sparse_column_names=sparse_column_names)

@@ -10,6 +10,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ...core.targets import TargetType
 from ..magics import TARGET_TYPES
 
 AUTO = "(from the folder)"
@@ -66,7 +67,7 @@ class ScorePanel(W.VBox):
         labels = [x.strip() for x in self.labels.value.split(",") if x.strip()]
         if not labels:
             return {}
-        if target_type == "binary" or (target_type is None and len(labels) == 2):
+        if target_type == TargetType.BINARY or (target_type is None and len(labels) == 2):
             if len(labels) != 2:
                 from ..errors import usage
 
