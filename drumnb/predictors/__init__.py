@@ -18,7 +18,8 @@ is one module (see tests/test_framework_registry.py):
   writes the artifact and returns its file name (or None: not this
   framework's object), tried for objects of the ``save_modules`` packages;
 * requirements: ``requirements``, modules a model of this kind imports when
-  scored (pinned by ``drumnb export``), ``extra``, drumnb's extra that
+  scored (pinned by ``drumnb export``; an item ``"module:function"`` is called
+  with the artifact's path and returns more), ``extra``, drumnb's extra that
   installs the framework (hints, ``drumnb env``), and ``env_keep``, the
   distributions of that extra a serving image needs (None: all);
 * the template of ``drumnb new`` (its ``--framework`` name is the entry's
@@ -64,6 +65,18 @@ class PredictorSpec:
     def load_class(self) -> type["Predictor"]:
         module, _, attr = self.target.partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    def required_modules(self, artifact: str) -> set[str]:
+        """Modules scoring ``artifact`` imports: ``requirements``, where an item ``"module:function"`` is
+        called with the artifact's path and returns module names (e.g. the globals a pickle imports)."""
+        out: set[str] = set()
+        for item in self.requirements:
+            if ":" in item:
+                module, _, attr = item.partition(":")
+                out |= set(getattr(importlib.import_module(module), attr)(artifact))
+            else:
+                out.add(item)
+        return out
 
     def saver(self) -> Any:
         """The ``save`` function (imported now), or None when this framework has none."""
@@ -214,6 +227,7 @@ _TEMPLATES = "drumnb.tools:model_templates/"
 
 register("sklearn", [".pkl", ".joblib"], "drumnb.predictors.sklearn:PicklePredictor",
          modules=["sklearn", "xgboost", "lightgbm", "catboost", "imblearn"], save=_SAVE + "save_pickle",
+         requirements=[_SAVE + "pickle_requirements"],
          extra="sklearn", template=_TEMPLATES + "sklearn", artifact="model.pkl", template_needs=["sklearn"])
 # xgboost models are pickles read by the sklearn predictor: this entry adds their template and extra only
 register("xgboost", [], "drumnb.predictors.sklearn:PicklePredictor", extra="xgboost",
@@ -222,7 +236,7 @@ register("torch", [".pth", ".pt"], "drumnb.predictors.torch:TorchPredictor", mod
          save=_SAVE + "save_torch", save_modules=["torch"], requirements=["torch"], extra="torch",
          template=_TEMPLATES + "torch", artifact="model.pth", template_needs=["torch"])
 register("keras", [".h5", ".keras"], "drumnb.predictors.keras:KerasPredictor", modules=["keras", "tensorflow", "tf_keras"],
-         save=_SAVE + "save_keras", save_modules=["keras", "tf_keras", "tensorflow"], requirements=["keras", "h5py"],
+         save=_SAVE + "save_keras", save_modules=["keras", "tf_keras", "tensorflow"], requirements=["keras", "h5py", _SAVE + "keras_requirements"],
          extra="tensorflow", template=_TEMPLATES + "keras", artifact="model.h5", template_needs=["keras"])
 register("onnx", [".onnx"], "drumnb.predictors.onnx:OnnxPredictor", modules=["onnxruntime"],
          save=_SAVE + "save_onnx", save_modules=["onnx", "onnxruntime"], requirements=["onnxruntime", "numpy"],

@@ -587,28 +587,16 @@ def _requirements(folder: str, loaded: Any, model: Any, extra: Sequence[str], re
                     modules |= _imports_of(fh.read())
     artifact = getattr(loaded, "artifact", None)
     if artifact:
-        ext = os.path.splitext(artifact)[1].lower()
         try:
-            modules |= set(predictors.for_artifact(artifact).requirements)  # what its predictor imports
+            modules |= predictors.for_artifact(artifact).required_modules(artifact)  # what scoring it imports
         except DrumnbError:
             pass
-        if ext in (".pkl", ".joblib"):
-            with open(artifact, "rb") as fh:
-                modules |= pickle_modules(fh.read())
     obj = getattr(loaded, "model", None)
     if obj is not None and (artifact is None or artifact.endswith((".joblib",))):
         try:
             modules |= pickle_modules(pickle.dumps(obj))
         except Exception:  # noqa: BLE001 - not picklable: its classes' modules
             modules |= mro_modules(obj)
-    if ".h5" in os.path.splitext(artifact or "")[1] or ".keras" in os.path.splitext(artifact or "")[1]:
-        try:
-            import keras
-
-            if keras.backend.backend() == "tensorflow":
-                modules.add("tensorflow")
-        except Exception:  # noqa: BLE001
-            pass
     pins, missing = pinned_requirements(modules, local=local)
     if missing:
         report.notes.append(f"not installed here, so not pinned: {', '.join(sorted(missing))}")

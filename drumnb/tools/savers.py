@@ -172,6 +172,22 @@ def save_pickle(obj: Any, folder: str, name: str | None, example: Any = None) ->
     return name
 
 
+def pickle_requirements(artifact: str) -> set[str]:
+    """The top-level modules a pickled artifact imports."""
+    with open(artifact, "rb") as fh:
+        return pickle_modules(fh.read())
+
+
+def keras_requirements(artifact: str) -> set[str]:
+    """TensorFlow too, when it is Keras's backend here."""
+    try:
+        import keras
+
+        return {"tensorflow"} if keras.backend.backend() == "tensorflow" else set()
+    except Exception:  # noqa: BLE001
+        return set()
+
+
 def _refuse_main(data: bytes, obj: Any, refs: list[str] | None = None) -> None:
     refs = refs if refs is not None else _pickle_main_refs(data)
     if refs:
