@@ -69,7 +69,7 @@ import pandas as pd
 
 from . import flags
 from .core import contract
-from .core.errors import ConfigurationError, ContractError, DrumnbError, InputError, UnsupportedError, UsageError
+from .core.errors import ConfigurationError, ContractError, DrumnbError, InputError, UnsupportedError
 
 __all__ = ["score", "write", "collect", "read", "input_files", "local_cluster", "connect", "cli_score", "check_output",
            "output_format", "ModelSpec", "cached_model"]
@@ -698,12 +698,7 @@ def _check_cli_args(args: Any, load_kwargs: Mapping[str, Any]) -> None:
     if getattr(args, "sparse_column_file", None):
         raise UnsupportedError("the Dask engine reads CSV and Parquet, not Matrix Market",
                                hint="score .mtx input with the local engine")
-    if load_kwargs["monitor"] is not None:  # a store written by every worker process: not supported
-        given = flags.monitor_flags_given(args)
-        raise UsageError(f"--engine dask does not record to the monitoring store ({', '.join(given)} given)"
-                         if given else "--engine dask does not record to the monitoring store "
-                         "(MLOPS_REPORTING_FROM_UNSTRUCTURED_MODELS is set)",
-                         hint="score with the local engine to monitor, or drop the monitoring flags")
+    flags.refuse_monitoring(args, load_kwargs["monitor"])
 
 
 def _check_not_input(output: str, inputs: Sequence[str]) -> None:

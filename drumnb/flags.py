@@ -93,6 +93,19 @@ def monitor_flags_given(args: argparse.Namespace) -> list[str]:
     return [f for f in MONITOR_FLAGS if getattr(args, f[2:].replace("-", "_"), None)]
 
 
+def refuse_monitoring(args: argparse.Namespace, monitor: Any, front: str = "--engine dask") -> None:
+    """A ``UsageError`` when monitoring is on (``monitor``: what :func:`monitor_settings` gave) for a front end
+    that cannot record: the Dask engine's worker processes would all write the one store."""
+    if monitor is None:
+        return
+    from .core.errors import UsageError
+
+    given = monitor_flags_given(args)
+    raise UsageError(f"{front} does not record to the monitoring store ("
+                     + (f"{', '.join(given)} given)" if given else f"{ENV_TWINS['--monitor-embedded']} is set)"),
+                     hint="score with the local engine to monitor, or drop the monitoring flags")
+
+
 def monitor_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Any:
     """The monitoring flags and their environment twins as ``MonitorSettings``, or None when monitoring is off.
 

@@ -169,6 +169,11 @@ def test_dask_engine_gives_the_local_answer_keeps_ids_and_writes_files(ip, ex, d
     pd.testing.assert_frame_equal(written.reset_index(drop=True), ip.user_ns["local"].reset_index(drop=True),
                                   check_dtype=False)
     short_error(run(ip, f"%drum_score {folder} --data iris --workers 2"), "UsageError", "--engine dask")
+    for flag in ("--monitor", f"--monitor-db {tmp_path / 's.db'}"):  # as `drumnb score --engine dask` says
+        cell = run(ip, f"%drum_score {folder} --data iris --engine dask {flag}")
+        short_error(cell, "UsageError", "--engine dask does not record to the monitoring store",
+                    flag.split()[0], "hint: score with the local engine")
+    assert not (tmp_path / "s.db").exists()
 
 
 def test_dask_engine_reports_the_failing_partition_and_takes_a_cell_hook(ip, dask_cluster):

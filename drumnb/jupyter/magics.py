@@ -262,6 +262,8 @@ class DrumMagics(Magics):
             _check_flags(score_parser(prog), args)
             data = resolve_data(args.data, self.shell.user_ns if self.shell else {})
             kwargs = _load_kwargs(args)
+            if args.engine == "dask":  # before any model loads or cluster starts
+                flags.refuse_monitoring(args, kwargs.get("monitor"))
             maps.extend(WORKSPACE.cell_maps_for(folder))
             overlay = None
             try:
