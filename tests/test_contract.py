@@ -241,6 +241,23 @@ def test_configuration_errors(tmp_path, monkeypatch):
         drumnb.load_model(tmp_path / "nope")
 
 
+def test_target_types_are_one_str_enum(tmp_path, monkeypatch):
+    """TargetType is the one list: a member equals and formats as its string; the resolved type stays a str."""
+    from drumnb.core import contract
+    from drumnb.core.contract import TargetType
+
+    monkeypatch.delenv("TARGET_TYPE", raising=False)
+    assert contract.SUPPORTED == tuple(t.value for t in TargetType) and len(TargetType) == 11
+    assert TargetType.BINARY == "binary" and "binary" in (TargetType.BINARY,) and f"{TargetType.BINARY}" == "binary"
+    assert {TargetType.REGRESSION: 1}["regression"] == 1 and contract.UNSTRUCTURED == TargetType.UNSTRUCTURED
+    assert TargetType.parse(" Anomaly ") is TargetType.ANOMALY
+    with pytest.raises(ValueError, match="did you mean 'multiclass'"):
+        TargetType.parse("multiclas")
+    model = drumnb.load_model(write_folder(tmp_path, "m", files={"m.pkl": ConstantRegressor()}),
+                              TargetType.REGRESSION)
+    assert model.target_type == TargetType.REGRESSION and type(model.target_type) is str
+
+
 def test_input_errors_are_422(tmp_path):
     from sklearn.linear_model import LinearRegression
 
