@@ -17,7 +17,16 @@ Measured:
 Targets (issue "Prediction server"): p50 within 1.2x of the floor; start-up
 within 1.5x; 2-worker throughput at least 1.3x single-process.
 
+Then the peer comparison: the shared script ``../shared/bench/peer_server_bench.py``
+(beside the project, when it is there) serves the same Ridge with drumnb and
+with MLServer 1.7.1 and prints ratios from one run; it runs twice, one
+process each and ``--max-workers 2`` against MLServer's ``parallel_workers: 2``,
+and the ratios are printed with their targets (issue "A serving runtime you
+can trust under load"): 1-row p50 <= 0.9x MLServer's, throughput >= 1.1x for
+1-row and 1000-row requests, start-up <= 0.7x, and 2 workers >= 1.1x.
+
     python benchmarks/server_bench.py [--quick] [--seconds S] [--rounds N] [--repeat N]
+                                      [--peer-only | --no-peer] [--peer-seconds S]
 
 The machine this runs on is often shared: the sides alternate in short runs
 and medians are reported, so that bursts of other work hit every side alike.
@@ -222,7 +231,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=None,
                         help="alternating wrk runs per side and case (default 9; quick 2): the median is reported")
     parser.add_argument("--repeat", type=int, default=None, help="start-up measurements per side (default 3)")
+    parser.add_argument("--peer-only", action="store_true", help="only the comparison with MLServer")
+    parser.add_argument("--no-peer", action="store_true", help="skip the comparison with MLServer")
+    parser.add_argument("--peer-seconds", type=float, default=None,
+                        help="seconds per throughput run of the peer comparison (default 20; quick 5)")
     args = parser.parse_args()
+    if args.peer_only:
+        return peer_comparison(args)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     seconds = args.seconds or 1.0
@@ -318,9 +333,49 @@ def main() -> int:
         if errors:
             print(f"WARNING: {errors} failed requests")
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine skews every figure)")
-        return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return 0 if args.no_peer else peer_comparison(args)
+
+
+#: The peer comparison: ratio name -> (target, whether higher is better), as the shared script names them.
+PEER_TARGETS = {"start": (0.7, False), "p50_1row": (0.9, False), "throughput_1row": (1.1, True),
+                "throughput_1000rows": (1.1, True)}
+PEER_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir, "shared",
+                           "bench", "peer_server_bench.py")
+
+
+def peer_comparison(args: argparse.Namespace) -> int:
+    """Run ``../shared/bench/peer_server_bench.py`` (one process each, then 2 workers each) and print its ratios."""
+    import json
+
+    script = os.path.normpath(PEER_SCRIPT)
+    if not os.path.exists(script):
+        print(f"\npeer comparison skipped: {script} is not here (it lives beside the project, in shared/)")
+        return 0
+    seconds = args.peer_seconds or (5.0 if args.quick else 20.0)
+    runs = {"one process each": [], "2 workers each": ["--drumnb-args", "--max-workers 2", "--mlserver-workers", "2"]}
+    drumnb = os.path.join(os.path.dirname(sys.executable), "drumnb")
+    failed = 0
+    for title, extra in runs.items():
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            print(f"\nvs MLServer 1.7.1, {title} (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
+            done = subprocess.run([sys.executable, script, "--drumnb", drumnb, "--seconds", str(seconds),
+                                   "--json", out.name, *extra], capture_output=True, text=True)
+            if done.returncode != 0:
+                print(done.stdout[-2000:] + done.stderr[-2000:])
+                failed += 1
+                continue
+            print("\n".join(line for line in done.stdout.splitlines()
+                            if not line.startswith(("installing", "WARNING"))))
+            ratios = json.load(open(out.name))["ratios"]
+        for name, (target, higher) in PEER_TARGETS.items():
+            if title != "one process each" and name != "throughput_1row" and name != "throughput_1000rows":
+                continue
+            met = ratios[name] >= target if higher else ratios[name] <= target
+            print(f"  {name:<22}{ratios[name]:>6.2f}  target {'>=' if higher else '<='} {target}  "
+                  f"{'met' if met else 'NOT met'}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

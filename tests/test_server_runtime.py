@@ -345,3 +345,18 @@ def test_serving_knobs_take_drums_environment_names(cli, tmp_path):
                  "--max-requests", "DRUM_GUNICORN_MAX_REQUESTS_JITTER", "DRUM_GUNICORN_KEEP_ALIVE",
                  "DRUM_WORKER_CONNECTIONS", "DRUM_WEBSERVER_BACKLOG", "DRUM_GUNICORN_GRACEFUL_TIMEOUT"):
         assert word in text, word
+
+
+def test_orjson_is_used_only_where_it_writes_what_json_writes():
+    import json
+
+    orjson = pytest.importorskip("orjson")
+    rng = np.random.default_rng(11)
+    values = np.concatenate([rng.normal(size=20000) * 10.0 ** rng.integers(-4, 16, 20000),
+                             [0.0, -0.0, 1e-4, -1e-4, 9999999999999998.0, 1.0, 0.1, 123456789.123]])
+    values = values[(np.abs(values) >= 1e-4) & (np.abs(values) < 1e16) | (values == 0)]
+    assert fastpath._same_as_json(values)
+    assert orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY) == json.dumps(values.tolist(),
+                                                                                 separators=(",", ":")).encode()
+    for outside in (1e-5, 1e16, -3e-7, 2.5e20):
+        assert not fastpath._same_as_json(np.array([1.0, outside]))

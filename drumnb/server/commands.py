@@ -39,6 +39,9 @@ SERVER_EPILOG = ("Environment twins: ADDRESS, URL_PREFIX, MAX_WORKERS, WITH_ERRO
                  "/openapi.json, /metrics (all under URL_PREFIX).")
 
 
+COUNTS = ("max_requests", "max_requests_jitter", "worker_connections", "backlog")
+
+
 def _size(text: str) -> int:
     try:
         return parse_size(text)
@@ -88,7 +91,8 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                    help="requests each worker runs at once (default: 4; calls into a model with hooks still run "
                         "one at a time)")
     for setting in RUNTIME_SETTINGS:
-        g.add_argument(setting.flag, dest=setting.field, default=None, metavar=setting.field.split("_")[-1].upper(),
+        metavar = "CLASS" if setting.kind is str else "N" if setting.field in COUNTS else "SECONDS"
+        g.add_argument(setting.flag, dest=setting.field, default=None, metavar=metavar,
                        help=f"{setting.help} (env: {setting.env})")
     common_flags(server)
     server.set_defaults(handler=cmd_server)

@@ -98,8 +98,8 @@ RUNTIME_SETTINGS = (
     RuntimeSetting("graceful_timeout", "--graceful-timeout", "DRUM_GUNICORN_GRACEFUL_TIMEOUT", int, 30, 1,
                    help="seconds a stopping or replaced worker gets to finish its requests (default: 30)"),
     RuntimeSetting("keep_alive", "--keep-alive", "DRUM_GUNICORN_KEEP_ALIVE", int, 5,
-                   help="seconds an idle keep-alive connection is kept open (0: close after each answer; "
-                        "default: 5)"),
+                   help="seconds an idle keep-alive connection is kept open (granian: at least 10; 0: close "
+                        "after each answer; default: 5)"),
     RuntimeSetting("worker_class", "--worker-class", "DRUM_GUNICORN_WORKER_CLASS", str, "granian",
                    help="each worker's HTTP server: granian (compiled, asynchronous connections; default), "
                         "gthread or sync (gunicorn's), or werkzeug (one process, no gunicorn; for debugging)"),

@@ -30,12 +30,6 @@ _GENERIC_TYPES = {"", "application/octet-stream", "application/x-www-form-urlenc
 SEND_HINT = ("send CSV as the multipart file field 'X' (curl -F X=@data.csv URL) or as the raw body "
              "(curl --data-binary @data.csv -H 'Content-Type: text/csv' URL)")
 
-try:  # optional: several times faster for large answers
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
-
-
 @dataclass
 class Payload:
     """One request's data as the core reads it."""
@@ -141,10 +135,10 @@ def dumps(obj: Any) -> bytes:
     """Strict JSON bytes; floats keep full precision (shortest round-trip repr).
 
     NaN and infinity, which JSON cannot hold, are written as ``null`` (as
-    pandas' JSON writer does): never ``NaN`` / ``Infinity``.
+    pandas' JSON writer does): never ``NaN`` / ``Infinity``.  Always the standard library's encoder, as
+    DRUM's answers (orjson writes ``1e-05`` as ``0.00001`` and non-ASCII text unescaped; the fast path uses it
+    only where the bytes are the same).
     """
-    if _orjson is not None:  # writes NaN and infinity as null itself
-        return _orjson.dumps(obj, default=_default, option=_orjson.OPT_SERIALIZE_NUMPY)
     try:
         return json.dumps(obj, separators=(",", ":"), default=_default, allow_nan=False).encode("utf-8")
     except ValueError:  # a NaN or an infinity somewhere: the slow path, once

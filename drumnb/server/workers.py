@@ -114,9 +114,10 @@ class GranianWorker(Worker):
         stopped = threading.Event()
         stop.add_cb(stopped.set)
         threads = max(1, cfg.threads)
-        # keep-alive: granian bounds the wait for the next request's headers (ms)
+        # granian bounds the wait for a request's headers, the next one's on a kept-alive connection too (ms):
+        # the keep-alive time, but never less than 10 s for a slow client's first request
         http1 = HTTP1Settings(keep_alive=cfg.keepalive > 0,
-                              header_read_timeout=min(60_000, max(1_000, cfg.keepalive * 1000)))
+                              header_read_timeout=min(60_000, max(10, cfg.keepalive) * 1000))
         sock = (None, SocketHolder(self.sockets[0].fileno(), False, cfg.backlog))
         callback = _callback_wrapper(_Counting(self.wsgi, self.max_requests), {"url_path_prefix": None}, None)
         no_tls = (False, None, None, None, "tls1.3", None, [], False)
