@@ -22,7 +22,7 @@ import drumnb  # noqa: E402
 import drumnb.dask as drumnb_dask  # noqa: E402
 from conftest import run_cli  # noqa: E402
 from drumnb.core.errors import ConfigurationError, HookError, InputError  # noqa: E402
-from fixtures import write_folder  # noqa: E402
+from fixtures import ConstantRegressor, write_folder  # noqa: E402
 
 EXAMPLES = ["sklearn_regressor", "sklearn_binary", "sklearn_multiclass", "all_hooks"]
 
@@ -169,8 +169,11 @@ def test_user_errors_are_typed(models, tmp_path):
         drumnb_dask.score(dd.from_pandas(X, npartitions=2), models / "sklearn_regressor", passthrough=["nope"])
     with pytest.raises(InputError, match="no files match"):
         drumnb_dask.score(str(tmp_path / "missing" / "*.parquet"), models / "sklearn_regressor")
-    with pytest.raises(ConfigurationError, match="class labels"):
+    with pytest.raises(ConfigurationError, match="differs from model-metadata.yaml"):
         drumnb_dask.score(dd.from_pandas(X, npartitions=2), models / "sklearn_regressor", "multiclass")
+    bare = write_folder(tmp_path, "bare", files={"model.pkl": ConstantRegressor()})  # no model-metadata.yaml
+    with pytest.raises(ConfigurationError, match="class labels"):
+        drumnb_dask.score(dd.from_pandas(X, npartitions=2), bare, "multiclass")
 
 
 SLOW = """
