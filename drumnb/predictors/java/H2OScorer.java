@@ -9,7 +9,8 @@ import hex.genmodel.easy.prediction.MultinomialModelPrediction;
 import hex.genmodel.easy.prediction.OrdinalModelPrediction;
 import hex.genmodel.easy.prediction.RegressionModelPrediction;
 
-/** Scores columns (double[] for numbers, String[] for categoricals; NaN / null = missing) with H2O. */
+/** Scores columns (double[] for numbers, String[] for categoricals; NaN / null = missing) with H2O
+ *  (compiled together with RowScorer, whose fill() builds each row). */
 public final class H2OScorer {
     private H2OScorer() {}
 
@@ -17,17 +18,7 @@ public final class H2OScorer {
             throws Exception {
         double[] out = new double[n * k];
         for (int i = 0; i < n; i++) {
-            RowData row = new RowData();
-            for (int j = 0; j < names.length; j++) {
-                Object col = columns[j];
-                if (col instanceof double[]) {
-                    double v = ((double[]) col)[i];
-                    if (!Double.isNaN(v)) row.put(names[j], v);
-                } else {
-                    String s = ((String[]) col)[i];
-                    if (s != null) row.put(names[j], s);
-                }
-            }
+            RowData row = RowScorer.fill(new RowData(), names, columns, i);
             AbstractPrediction p;
             try {
                 p = w.predict(row);

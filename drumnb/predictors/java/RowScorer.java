@@ -9,8 +9,8 @@ import java.util.Map;
 public final class RowScorer {
     private RowScorer() {}
 
-    static Map<String, Object> row(String[] names, Object[] columns, int i) {
-        HashMap<String, Object> row = new HashMap<>();
+    /** Row i of the columns (double[] for numbers, String[] for text; NaN / null = missing, left out). */
+    static <M extends Map<String, Object>> M fill(M row, String[] names, Object[] columns, int i) {
         for (int j = 0; j < names.length; j++) {
             Object col = columns[j];
             if (col instanceof double[]) {
@@ -31,7 +31,7 @@ public final class RowScorer {
         for (int i = 0; i < n; i++) {
             Object r;
             try {
-                r = score.invoke(predictor, row(names, columns, i));
+                r = score.invoke(predictor, fill(new HashMap<String, Object>(), names, columns, i));
             } catch (java.lang.reflect.InvocationTargetException e) {
                 Throwable c = e.getCause() == null ? e : e.getCause();
                 throw new IllegalArgumentException("row " + i + ": " + c, c);

@@ -26,7 +26,8 @@ def h2o_loader() -> Any:
     with LOCK:
         if "h2o_loader" not in _state:
             jar = genmodel_jar()
-            helper = compile_java(helper_source("H2OScorer"), [jar], key_extra=os.path.realpath(jar))
+            helper = compile_java({**helper_source("RowScorer"), **helper_source("H2OScorer")}, [jar],
+                                  key_extra=os.path.realpath(jar))
             _state["h2o_loader"] = url_loader([jar, *extra_classpath(), helper])
             _state["h2o_jar"] = jar
         return _state["h2o_loader"]
