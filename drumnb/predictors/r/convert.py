@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...core.codecs import write_csv
 from .runtime import rinterface, support_fn
 
 log = logging.getLogger("drumnb")
@@ -332,15 +333,7 @@ def to_r(value: Any) -> Any:
     return ri.NULL  # e.g. the mlops reporter: nothing R can use
 
 
-try:  # the core's CSV writer, so that every front end hands R the same bytes
-    from ...core.codecs import write_csv as _core_write_csv  # type: ignore[attr-defined]
-except Exception:  # noqa: BLE001 - the codec module may not exist in this version of the core
-    _core_write_csv = None
-
-
 def frame_to_csv(df: pd.DataFrame) -> bytes:
-    if _core_write_csv is not None:
-        data = _core_write_csv(df)
-        return data.encode() if isinstance(data, str) else bytes(data)
-    return df.to_csv(index=False).encode()
+    """The frame as the core's CSV writer writes it, so that every front end hands R the same bytes."""
+    return write_csv(df)
 
