@@ -52,3 +52,16 @@ ECHO_SCORE = textwrap.dedent("""
     def score(data, model, **kwargs):
         return pd.DataFrame({"Predictions": data.iloc[:, 0].astype(float)})
 """)
+
+
+def unnamed_binary_folder(root: Path, name: str = "unnamed") -> Path:
+    """A binary model whose probabilities carry no class names (one value a row, 0.8): the output DRUM 1.18.1
+    reads the other way round."""
+    return write_folder(root, name, """
+        import numpy as np
+        class Proba:
+            def predict_proba(self, X):
+                return np.full(len(X), 0.8)
+        def load_model(code_dir):
+            return Proba()
+    """)

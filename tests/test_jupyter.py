@@ -242,16 +242,9 @@ def test_score_a_dataframe_a_path_and_an_expression(ip, ex):
 
 
 def test_score_panel_says_where_drum_would_answer_otherwise(ip, tmp_path):
-    from fixtures import write_folder
+    from fixtures import unnamed_binary_folder
 
-    folder = write_folder(tmp_path, "unnamed", """
-        import numpy as np
-        class Proba:
-            def predict_proba(self, X):
-                return np.full(len(X), 0.8)
-        def load_model(code_dir):
-            return Proba()
-    """)
+    folder = unnamed_binary_folder(tmp_path)
     ip.user_ns["X"] = pd.DataFrame({"a": [1.0, 2.0]})
     cell = run(ip, f"%drum_score {folder} --data X -t binary --positive-class-label yes --negative-class-label no "
                    "-o p")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import write_folder
+from fixtures import unnamed_binary_folder, write_folder
 
 from drumnb.core.errors import ConfigurationError, HookLoadError
 from drumnb.tools import validate
@@ -259,14 +259,7 @@ def test_cli_exit_codes_and_json(broken, data, tmp_path, cli):
 def test_unnamed_binary_probabilities_are_a_warning_naming_drums_swap(tmp_path, data):
     from conftest import run_cli
 
-    folder = write_folder(tmp_path, "unnamed", """
-        import numpy as np
-        class Proba:
-            def predict_proba(self, X):
-                return np.full(len(X), 0.8)
-        def load_model(code_dir):
-            return Proba()
-    """)
+    folder = unnamed_binary_folder(tmp_path)
     report = validate(str(folder), data, target_type="binary", positive_class_label="yes", negative_class_label="no")
     check = report["drum_compat"]
     assert check.status == "WARN" and report.passed  # a warning, not a failure
