@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 __all__ = ["load_model", "Model", "RuntimeParameters", "serve", "load_ipython_extension", "__version__"]
 
 

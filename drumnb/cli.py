@@ -12,7 +12,8 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-from . import __version__, flags
+from . import flags
+from ._version import __version__
 
 EPILOG = flags.EPILOG
 

@@ -429,7 +429,7 @@ class Model:
     @property
     def info(self) -> dict[str, Any]:
         """What the model is: folder, target type, labels, predictor, hooks, metadata."""
-        from .. import __version__
+        from .._version import __version__
 
         cfg = self.config
         info: dict[str, Any] = {

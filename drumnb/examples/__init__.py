@@ -281,7 +281,7 @@ def available(example: Example) -> bool:
 
 def build(out_dir: str, names: list[str] | None = None, *, rows: int = 40, force: bool = False) -> dict[str, str]:
     """Build the example folders under ``out_dir``; returns ``{name: folder}`` of those built or present."""
-    from .. import __version__
+    from .._version import __version__
 
     os.makedirs(os.path.join(out_dir, "data"), exist_ok=True)
     built = {}

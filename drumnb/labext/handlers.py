@@ -133,7 +133,7 @@ class _Base(APIHandler):
 class InfoHandler(_Base):
     @tornado.web.authenticated
     def get(self) -> None:
-        from .. import __version__
+        from .._version import __version__
         from . import LABEXTENSION
 
         self.finish(json.dumps({"version": __version__, "root_dir": self.root_dir,

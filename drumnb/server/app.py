@@ -24,7 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from .. import __version__
+from .._version import __version__
 from ..core import codecs
 from ..core.contract import TRANSFORM, UNSTRUCTURED
 from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
