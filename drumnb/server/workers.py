@@ -62,7 +62,25 @@ def granian_available() -> bool:
     return True
 
 
-class _Recycles:
+class _Loading:
+    """The heartbeat goes on while the app loads: a model that takes longer than the master's ``timeout``
+    (seconds without a heartbeat) to load is not killed for it."""
+
+    def load_wsgi(self) -> None:
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(1.0):
+                self.notify()  # type: ignore[attr-defined]
+
+        threading.Thread(target=beat, name="drumnb-loading", daemon=True).start()
+        try:
+            super().load_wsgi()  # type: ignore[misc]
+        finally:
+            done.set()
+
+
+class _Recycles(_Loading):
     """A recycle request ends gunicorn's worker loop: the requests in flight finish, then the worker exits."""
 
     alive: bool
@@ -83,7 +101,7 @@ class SyncWorker(_Recycles, _SyncWorker):
     """gunicorn's ``sync`` worker (one connection at a time: idle clients can starve it)."""
 
 
-class GranianWorker(Worker):
+class GranianWorker(_Loading, Worker):
     """One worker process serving the app with granian's HTTP server on the master's socket."""
 
     _stop: Any = None
