@@ -360,3 +360,14 @@ def test_orjson_is_used_only_where_it_writes_what_json_writes():
                                                                                  separators=(",", ":")).encode()
     for outside in (1e-5, 1e16, -3e-7, 2.5e20):
         assert not fastpath._same_as_json(np.array([1.0, outside]))
+
+
+def test_without_a_usable_granian_the_workers_serve_with_gthread(start_server, tmp_path):
+    fake = tmp_path / "shadow" / "granian"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('__version__ = "0.1.0"  # not a release drumnb drives\n')
+    folder = linear_folder(tmp_path)
+    server = start_server(["-cd", str(folder), "--target-type", "regression"],
+                          env={"PYTHONPATH": str(fake.parent)})
+    assert server.post("/predict/", data=csv_bytes(data(2)), headers=CSV).status_code == 200
+    assert "serving with gunicorn's gthread loop instead" in server.output()

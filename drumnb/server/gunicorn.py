@@ -102,13 +102,8 @@ class DrumnbGunicorn(BaseApplication):
 
 
 def worker_class_path(name: str) -> str:
-    """The gunicorn worker class serving ``name`` (granian falls back to gthread when granian cannot be used)."""
-    from . import workers
-
-    if name == "granian" and not workers.granian_available():
-        log.warning("granian %s is not usable here; serving with gunicorn's gthread workers",
-                    "is not installed" if workers.granian_version() is None else workers.granian_version())
-        name = "gthread"
+    """The gunicorn worker class serving ``name`` (granian's worker runs gunicorn's gthread loop when granian
+    cannot be used)."""
     return {"granian": "drumnb.server.workers.GranianWorker", "gthread": "drumnb.server.workers.ThreadWorker",
             "sync": "drumnb.server.workers.SyncWorker"}[name]
 

@@ -28,7 +28,6 @@ import sys
 import threading
 from typing import Any
 
-from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker as _GThreadWorker
 from gunicorn.workers.sync import SyncWorker as _SyncWorker
 
@@ -39,27 +38,17 @@ log = logging.getLogger("drumnb.server")
 GRANIAN_RELEASES = ("2.8.",)
 
 
-def granian_version() -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version("granian")
-    except Exception:  # noqa: BLE001 - not installed
-        return None
-
-
 def granian_available() -> bool:
-    """Whether granian is installed, a supported release, and has the worker API :class:`GranianWorker` uses."""
-    found = granian_version()
-    if found is None or not found.startswith(GRANIAN_RELEASES):
-        return False
+    """Whether granian is installed, a supported release, and has the worker API :class:`GranianWorker` uses
+    (checked in the worker, which imports granian anyway: the master stays light)."""
     try:
+        import granian
         from granian._futures import _new_cbscheduler  # noqa: F401
         from granian._granian import SocketHolder, WorkerSignal, WSGIWorker  # noqa: F401
         from granian.wsgi import _callback_wrapper  # noqa: F401
     except ImportError:
         return False
-    return True
+    return str(getattr(granian, "__version__", "")).startswith(GRANIAN_RELEASES)
 
 
 class _Loading:
@@ -101,8 +90,9 @@ class SyncWorker(_Recycles, _SyncWorker):
     """gunicorn's ``sync`` worker (one connection at a time: idle clients can starve it)."""
 
 
-class GranianWorker(_Loading, Worker):
-    """One worker process serving the app with granian's HTTP server on the master's socket."""
+class GranianWorker(ThreadWorker):
+    """One worker process serving the app with granian's HTTP server on the master's socket (gunicorn's
+    gthread loop when this granian cannot be used)."""
 
     _stop: Any = None
 
@@ -121,6 +111,13 @@ class GranianWorker(_Loading, Worker):
             self._stop.set()
 
     def run(self) -> None:
+        if not granian_available():
+            import importlib.util
+
+            log.warning("granian %s: serving with gunicorn's gthread loop instead",
+                        "is not installed" if importlib.util.find_spec("granian") is None
+                        else f"is not a {' or '.join(GRANIAN_RELEASES)}x release")
+            return super().run()
         from granian._futures import _new_cbscheduler
         from granian._granian import SocketHolder, WorkerSignal, WSGIWorker
         from granian._loops import loops
