@@ -32,7 +32,8 @@ from ..core.errors import ConfigurationError
 #: Used when drumnb runs from a source tree without installed metadata.
 _FALLBACK = {"": ["pandas>=2.1", "numpy>=1.24", "pyarrow>=14", "pyyaml>=6", "scipy>=1.10", "platformdirs>=3",
                   "tqdm>=4.60"],
-             "server": ["flask>=3", "gunicorn>=21", "psutil>=5.9", "prometheus_client>=0.19", "werkzeug>=3"],
+             "server": ["flask>=3", "gunicorn>=21", "granian>=2.8,<2.9", "orjson>=3.9", "psutil>=5.9",
+                        "prometheus_client>=0.19", "werkzeug>=3"],
              "sklearn": ["scikit-learn>=1.3", "joblib"], "xgboost": ["xgboost-cpu>=2"],
              "onnx": ["onnxruntime>=1.17"], "torch": ["torch"], "tensorflow": ["tensorflow-cpu>=2.16", "h5py"]}
 TORCH_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
