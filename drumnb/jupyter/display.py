@@ -75,7 +75,8 @@ def plot_png(pred: pd.DataFrame, target_type: str, labels: list[str] | None) -> 
     if target_type in (TargetType.BINARY, TargetType.MULTICLASS) and labels:
         cols = [c for c in pred.columns if str(c) in map(str, labels)]
         if target_type == TargetType.BINARY and len(cols) == 2:
-            cols = cols[1:]  # the positive class: the other column is its complement
+            # the positive class (labels are [negative, positive]; the columns keep the model's order)
+            cols = [c for c in cols if str(c) == str(labels[-1])] or cols[1:]
         for col in cols:
             ax.hist(pd.to_numeric(pred[col], errors="coerce").dropna(), bins=20, range=(0, 1),
                     histtype="stepfilled" if len(cols) == 1 else "step", linewidth=1.5, label=str(col))

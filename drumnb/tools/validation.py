@@ -164,7 +164,7 @@ class ValidationReport:
                                     align_right=(2,))]
         for c in [c for c in self.checks if c.status == WARN]:
             parts.append(f"<details open><summary>{_render.status_html(WARN)} {_render.esc(c.title)}</summary>"
-                         f"<pre>{_render.esc(c.message)}</pre></details>")
+                         f"<pre style='white-space:pre-wrap'>{_render.esc(c.message)}</pre></details>")
         for c in self.failed:
             parts.append(f"<details open><summary>{_render.status_html(FAILED)} {_render.esc(c.title)}</summary>"
                          f"<pre>{_render.esc(c.message)}</pre>")
