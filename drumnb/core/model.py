@@ -364,9 +364,9 @@ class Model:
         """
         if "get_supported_llm_models" in self.hooks:
             out = call_hook(self.hooks, "get_supported_llm_models", self.model)
-            out = _plain(out)
+            out = plain_data(out)
             items = out.get("data", out) if isinstance(out, dict) else out
-            return [_plain(item) for item in items]
+            return [plain_data(item) for item in items]
         if "chat" not in self.hooks:
             raise ConfigurationError("the model list is served for chat (textgeneration) models only",
                                      hint="define chat(completion_create_params, model) in custom.py",
@@ -493,8 +493,9 @@ def unnamed_binary_note(predictor: str) -> str:
             "the other way round for this model")
 
 
-def _plain(obj: Any) -> Any:
-    """An OpenAI / pydantic object as plain JSON data (a page of them as its ``data`` list)."""
+def plain_data(obj: Any) -> Any:
+    """An OpenAI / pydantic object as plain JSON data, unset fields left out as DRUM answers (a page of
+    them as its ``data`` list).  The chat routes use it too."""
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
         return dump(mode="json", exclude_unset=True)

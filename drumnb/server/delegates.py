@@ -16,6 +16,7 @@ from flask import Response
 ASSOCIATION_ID = "datarobot_association_id"
 
 from ..core.errors import ConfigurationError, UnsupportedError
+from ..core.model import plain_data
 from ..core.targets import TargetType
 from . import payloads
 
@@ -59,7 +60,7 @@ def chat(model: Any, request: Any, call: Callable[..., Any]) -> Response:
     association = given if given is not None else str(uuid.uuid4())
     if isinstance(params, dict) and params.get("stream") and not isinstance(result, (dict, str, bytes)) and hasattr(result, "__iter__"):
         return Response(_events(result, call, association), 200, mimetype="text/event-stream")
-    return Response(payloads.dumps(_with_association(_plain(result), association)) + b"\n", 200,
+    return Response(payloads.dumps(_with_association(plain_data(result), association)) + b"\n", 200,
                     mimetype=payloads.JSON)
 
 
@@ -74,15 +75,9 @@ def models(model: Any) -> Response:
                     mimetype=payloads.JSON)
 
 
-def _plain(obj: Any) -> Any:
-    """OpenAI / pydantic objects as JSON data: fields the hook did not set are left out (no nulls), as DRUM does."""
-    dump = getattr(obj, "model_dump", None)
-    return dump(mode="json", exclude_unset=True) if callable(dump) else obj
-
-
 def _events(chunks: Iterable[Any], call: Callable[..., Any], association: str) -> Iterable[bytes]:
     """Server-sent events, one a chunk; the hook's iterator advances on the model's thread."""
     iterator, done = iter(chunks), object()
     while (chunk := call(next, iterator, done)) is not done:
-        yield b"data: " + payloads.dumps(_with_association(_plain(chunk), association)) + b"\n\n"
+        yield b"data: " + payloads.dumps(_with_association(plain_data(chunk), association)) + b"\n\n"
     yield b"data: [DONE]\n\n"
