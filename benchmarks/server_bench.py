@@ -57,7 +57,7 @@ FLOOR_APP = '''
 import logging
 import sys
 from flask import Flask, jsonify, request
-from drumnb.core.model import load_model
+from drumnb.model import load_model
 
 model = load_model(sys.argv[1], "regression")
 app = Flask(__name__)
@@ -82,7 +82,7 @@ app.run(host="127.0.0.1", port=int(sys.argv[2]))
 #: a built-in scikit-learn model without hooks is called on the request threads, concurrently).
 DIRECT_APP = '''
 import sys
-from drumnb.core.model import load_model
+from drumnb.model import load_model
 from drumnb.server.app import create_app
 from drumnb.server.runner import make_wsgi_server
 

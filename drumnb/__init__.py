@@ -41,7 +41,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def __getattr__(name: str) -> Any:  # lazy, so that `import drumnb` stays fast
     if name in ("load_model", "Model"):
-        from .core import model
+        from . import model
 
         return getattr(model, name)
     if name == "RuntimeParameters":

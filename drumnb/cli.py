@@ -75,7 +75,7 @@ COMMAND_MODULES: tuple[str, ...] = ("drumnb.server.commands", "drumnb.tools.comm
 # --- commands -----------------------------------------------------------------------------------
 
 def _load(args: argparse.Namespace) -> Any:
-    from .core.model import load_model
+    from .model import load_model
 
     return load_model(**flags.load_kwargs(args))
 

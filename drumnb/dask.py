@@ -143,7 +143,7 @@ class ModelSpec:
                    tuple(sorted(kwargs.items())), _fingerprint(os.fspath(code_dir)))
 
     def load(self) -> Any:
-        from .core.model import load_model
+        from .model import load_model
 
         kwargs = dict(self.load_kwargs)
         if "env" in kwargs:
@@ -353,7 +353,7 @@ def score(data: Any, code_dir: "str | os.PathLike[str]", target_type: str | None
     Raises the core's ``ConfigurationError`` / ``InputError`` / ``HookError``
     at once when the settings are wrong or the first rows do not score.
     """
-    from .core.model import load_model
+    from .model import load_model
 
     ddf = read(data, format=format, read_options=read_options)
     keep = _passthrough(ddf, passthrough)

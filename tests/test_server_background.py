@@ -12,7 +12,7 @@ import requests
 from fixtures import write_folder
 from test_server_support import broken_folder, csv_bytes, data, linear_folder
 
-from drumnb.core.model import load_model
+from drumnb.model import load_model
 from drumnb.server import serve
 
 CUSTOM_FLASK = """

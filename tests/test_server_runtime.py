@@ -18,7 +18,7 @@ from test_server_support import (binary_folder, csv_bytes, data, hooks_folder, l
                                  start_server, wait_for, workers_of)
 
 from drumnb.core import fastcsv
-from drumnb.core.model import load_model
+from drumnb.model import load_model
 from drumnb.server import fastpath
 from drumnb.server.app import create_app
 

@@ -521,7 +521,7 @@ class Overlay:
         self.name = name
 
     def load(self, target_type: str | None, **kwargs: Any) -> Any:
-        from ..core.model import load_model
+        from ..model import load_model
 
         self.model = load_model(self.tmp, target_type, **kwargs)
         return self.model

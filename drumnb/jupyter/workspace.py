@@ -227,7 +227,7 @@ class Workspace:
 
     def model(self, folder: str, target_type: str | None = None, **load_kwargs: Any) -> Any:
         """The loaded model for ``folder`` (cached; re-loaded when its files changed)."""
-        from ..core.model import load_model
+        from ..model import load_model
 
         key = (folder, target_type, _freeze(load_kwargs))
         with self._lock:

@@ -1,4 +1,4 @@
-"""The Flask app: DRUM's routes over one core :class:`~drumnb.core.model.Model`.
+"""The Flask app: DRUM's routes over one core :class:`~drumnb.model.Model`.
 
 Translation only: a request becomes a core call, the core's result becomes
 DRUM's JSON (or CSV / Arrow), and every error is rendered once, by one
@@ -315,7 +315,7 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
                request_timeout: float | None = None, threads: int = 4) -> Flask:
     """A Flask app serving one model under DRUM's routes.
 
-    ``model_or_loader``: a loaded :class:`~drumnb.core.model.Model`, or a
+    ``model_or_loader``: a loaded :class:`~drumnb.model.Model`, or a
     callable returning one.  With ``with_error_server`` a loader that fails
     leaves an app answering 513 with the error (else the error propagates).
     ``url_prefix`` defaults to the ``URL_PREFIX`` environment variable;

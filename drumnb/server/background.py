@@ -196,7 +196,7 @@ def serve(model_or_code_dir: Any, target_type: str | None = None, *, host: str =
           env: dict[str, str] | None = None, timeout: float = 120.0, **load_kwargs: Any) -> Server:
     """Serve a model in the background; returns a :class:`Server` (use it in a ``with`` block).
 
-    ``model_or_code_dir``: a loaded :class:`~drumnb.core.model.Model` or a model
+    ``model_or_code_dir``: a loaded :class:`~drumnb.model.Model` or a model
     folder (``load_kwargs`` are :func:`drumnb.load_model`'s label arguments).
     ``process=True`` / ``workers=N`` run a child process (gunicorn with
     ``workers``), ``env`` adds to its environment.  ``with_error_server``

@@ -16,7 +16,7 @@ from flask import Response
 ASSOCIATION_ID = "datarobot_association_id"
 
 from ..core.errors import ConfigurationError, UnsupportedError
-from ..core.model import plain_data
+from ..model import plain_data
 from ..core.targets import TargetType
 from . import payloads
 

@@ -187,7 +187,7 @@ class ServerOptions:
     worker_connections: int = 1000
     backlog: int = 2048
     target_type: str | None = None
-    #: the other keyword arguments of :func:`drumnb.core.model.load_model` (labels, runtime parameters, monitor)
+    #: the other keyword arguments of :func:`drumnb.model.load_model` (labels, runtime parameters, monitor)
     load_kwargs: dict = field(default_factory=dict)
 
     @property
@@ -216,6 +216,6 @@ class ModelLoader:
     kwargs: dict
 
     def __call__(self):
-        from ..core.model import load_model
+        from ..model import load_model
 
         return load_model(self.code_dir, self.target_type, **self.kwargs)

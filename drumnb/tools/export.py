@@ -541,7 +541,7 @@ def _write_sources(report: ExportReport, output_dir: str, src: str | None, opts:
 
 def _load_and_check(report: ExportReport, output_dir: str, frame: Any, opts: ExportOptions) -> tuple[Any, bool]:
     """Load the export: metadata, requirements, validation; returns (this process's predictions, run fresh?)."""
-    from ..core.model import load_model
+    from ..model import load_model
 
     opts.say("loading the exported model")
     loaded = load_model(output_dir, opts.target_type, **opts.load_kwargs())

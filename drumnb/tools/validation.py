@@ -559,7 +559,7 @@ def validate(model: Any, data: Any, target_type: str | None = None, *, checks: S
     """Run the validation checks on ``model`` with ``data``; returns a :class:`ValidationReport`.
 
     ``model``: a model folder (or ``custom_model.tar.gz``), or a loaded
-    :class:`~drumnb.core.model.Model` (``load_kwargs`` are
+    :class:`~drumnb.model.Model` (``load_kwargs`` are
     :func:`drumnb.load_model`'s label arguments).  ``data``: a DataFrame, a
     file path or CSV bytes; its first ``rows`` rows are used, and the first
     ``single_rows`` of them are scored one by one.  ``checks``: names from
@@ -572,7 +572,7 @@ def validate(model: Any, data: Any, target_type: str | None = None, *, checks: S
     if hasattr(model, "predict") and hasattr(model, "config"):
         loaded = model
     else:
-        from ..core.model import load_model
+        from ..model import load_model
 
         loaded = load_model(model, target_type, **load_kwargs)
     if loaded.target_type == TargetType.UNSTRUCTURED:

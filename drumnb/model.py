@@ -21,12 +21,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from .. import predictors
-from . import contract
-from .contract import TRANSFORM, UNSTRUCTURED, ModelConfig
-from .errors import ArtifactError, ConfigurationError, DrumnbError, HookLoadError, InputError, UnsupportedError
-from .hooks import HOOK_LOADERS, Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
-from .metadata import ModelMetadata, read_metadata
+from . import predictors
+from .core import contract
+from .core.contract import TRANSFORM, UNSTRUCTURED, ModelConfig
+from .core.errors import ArtifactError, ConfigurationError, DrumnbError, HookLoadError, InputError, UnsupportedError
+from .core.hooks import HOOK_LOADERS, Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
+from .core.metadata import ModelMetadata, read_metadata
 
 log = logging.getLogger("drumnb")
 
@@ -158,7 +158,7 @@ class Model:
     def _make_reporter(self, settings: Any) -> Any:
         if settings is None or not settings.on:
             return None
-        from .. import monitoring
+        from . import monitoring
 
         name = self.metadata.name or os.path.basename(os.path.normpath(self.archive or self.code_dir))
         path = settings.db or monitoring.default_path(name)
@@ -174,7 +174,7 @@ class Model:
         return self.reporter if self.reporter is not None and self.monitor.embedded else None
 
     def _activate(self) -> None:
-        from .params import activate
+        from .core.params import activate
 
         activate(self.runtime_parameters)
 
@@ -197,12 +197,12 @@ class Model:
         native = None if hook else getattr(self.predictor, "read_bytes", None)
         if isinstance(data, pd.DataFrame):
             if hook or native:  # the same bytes the CLI and the server would hand the hook
-                from . import codecs
+                from .core import codecs
 
                 raw = codecs.write_csv(data)
                 return call_hook(self.hooks, "read_input_data", raw) if hook else native(raw)
             return data.copy(deep=False)
-        from . import codecs
+        from .core import codecs
 
         if isinstance(data, (bytes, bytearray, memoryview)):
             raw = bytes(data)
@@ -294,7 +294,7 @@ class Model:
         native = getattr(self.predictor, "read_bytes", None)  # R: read.csv, as DRUM's R runner reads y
         if native is not None:
             return native(bytes(y))
-        from . import codecs
+        from .core import codecs
 
         return codecs.read_frame(bytes(y), format="csv")
 
@@ -317,7 +317,7 @@ class Model:
         ``batch``: the rules of DRUM's ``score`` verb (a repeated query key keeps its last value; no content
         type reads ``utf8``; ``mlops`` is passed only when monitoring is on).
         """
-        from . import unstructured as u
+        from .core import unstructured as u
 
         if "score_unstructured" not in self.hooks:
             raise ConfigurationError("this model defines no score_unstructured hook",
@@ -387,7 +387,7 @@ class Model:
         return contract.check_predictions(frame, self.config, None, source="the transform")
 
     def _columns(self, frame: Any) -> Any:
-        from ..predictors.sklearn import check_columns
+        from .predictors.sklearn import check_columns
 
         return check_columns(frame, self.predictor.expected_columns(self.model)) if self.predictor else frame
 
@@ -429,7 +429,7 @@ class Model:
     @property
     def info(self) -> dict[str, Any]:
         """What the model is: folder, target type, labels, predictor, hooks, metadata."""
-        from .._version import __version__
+        from ._version import __version__
 
         cfg = self.config
         info: dict[str, Any] = {
@@ -519,7 +519,7 @@ def takes_target(fn: Callable[..., Any]) -> bool:
 
 
 def _is_sparse(obj: Any) -> bool:
-    from .codecs import is_sparse
+    from .core.codecs import is_sparse
 
     return is_sparse(obj)
 
@@ -578,7 +578,7 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
                                  hint="pass the folder holding the artifact and custom.py (--code-dir)")
     try:
         metadata = read_metadata(path)
-        from . import params
+        from .core import params
 
         runtime = params.resolve(metadata.runtime_parameter_definitions, file=runtime_params_file, env=env)
         config = contract.resolve_config(
