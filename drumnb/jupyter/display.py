@@ -40,7 +40,7 @@ def summarize(pred: pd.DataFrame, target_type: str, labels: list[str] | None) ->
     if target_type in (TargetType.BINARY, TargetType.MULTICLASS) and labels and all(str(c) in map(str, pred.columns) for c in labels):
         cols = [c for c in pred.columns if str(c) in map(str, labels)]
         winners = pred[cols].idxmax(axis=1).astype(str).value_counts()
-        return "predicted class: " + ", ".join(f"{k} {v}" for k, v in winners.items())
+        return "predicted class: " + ", ".join(f"{k} {v:,}" for k, v in winners.items())
     col = "Predictions" if "Predictions" in pred.columns else pred.columns[0]
     values = pd.to_numeric(pred[col], errors="coerce").dropna()
     if values.empty:
@@ -138,13 +138,13 @@ class ScoreReport:
 
     @property
     def headline(self) -> str:
-        rows = f"{self.rows} rows" if self.rows is not None else "scored"
+        rows = f"{self.rows:,} rows" if self.rows is not None else "scored"
         return f"{self.name} · {self.target_type} · {rows} scored in {fmt_seconds(self.seconds)}"
 
     def _more(self) -> str:
         n = self.rows or 0
         more = n - self.max_rows
-        return f"… {more} more rows" if more > 0 else ""
+        return f"… {more:,} more rows" if more > 0 else ""
 
     def __repr__(self) -> str:
         parts = [self.headline]
@@ -171,7 +171,7 @@ class ScoreReport:
         return (
             "<div class='drumnb-score'>"
             f"<div><b>{html.escape(self.name)}</b> · {html.escape(self.target_type)} · "
-            f"{self.rows if self.rows is not None else ''} rows scored in {fmt_seconds(self.seconds)}</div>"
+            f"{f'{self.rows:,}' if self.rows is not None else ''} rows scored in {fmt_seconds(self.seconds)}</div>"
             + (f"<div style='color:#444'>{html.escape(summary)}</div>" if summary else "")
             + "<div style='display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap'>"
             f"<div>{self._table_html}{more}</div><div>{img}</div></div>{note}</div>"

@@ -218,6 +218,24 @@ def boundary(cell_maps: list[CellMap] | None = None, *, show_notes: bool = True)
             print("\n".join(f"note: {line}" for line in notes.lines))
 
 
+def install(shell: Any) -> None:
+    """Show every drumnb error raised in a cell as the magics show theirs: one line and a hint.
+
+    ``%load_ext drumnb`` calls this, so ``srv.client.predict(df)`` against a failing hook or a stopped
+    server shows ``ServerError: the server answered 500: ...`` instead of a traceback through the
+    client, requests and urllib3.  Another extension's handler is left in place.
+    """
+    if shell is None or getattr(shell, "custom_exceptions", ()) not in ((), (core_errors.DrumnbError,)):
+        return
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        cell = from_exception(value)
+        shell.showtraceback((type(cell), cell, None))  # a CellError renders itself (_render_traceback_)
+        return []
+
+    shell.set_custom_exc((core_errors.DrumnbError,), handler)
+
+
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator form of :func:`boundary` (for widget callbacks and public helpers)."""
     import functools

@@ -8,20 +8,17 @@ prints its flags.
 from __future__ import annotations
 
 import argparse
-import glob
-import os
+import ast
 import shlex
-import shutil
-import tempfile
-import time
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 
 from .. import flags
-from ..core.errors import ConfigurationError, InputError, UnsupportedError
 from ..core.targets import TargetType
-from . import errors
+from . import errors, serving
+from .overlay import Overlay
+from .scoring import resolve_data, score, score_on_dask
 from .workspace import HOOK_FILE, WORKSPACE, display_path
 
 #: The target types the magics and widgets offer (``-t``): all of :class:`TargetType`.
@@ -85,7 +82,7 @@ def score_parser(prog: str) -> Parser:
     p.add_argument("--output", "-o", dest="output", metavar="VAR", help="store the predictions in VAR")
     p.add_argument("--rows", type=int, default=10, help="rows of the table (default 10)")
     p.add_argument("--no-plot", action="store_true", help="no plot")
-    p.add_argument("--quiet", "-q", action="store_true", help="show nothing (use with -o)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no table or plot (with -o: only its line)")
     p.add_argument("--content-type", help="unstructured: the request's content type, e.g. 'text/plain; charset=utf-8'")
     p.add_argument("--query", help="unstructured: query parameters, e.g. 'a=1&b=2'")
     g = p.add_argument_group("Dask engine (data past one process)")
@@ -189,6 +186,16 @@ def _display(obj: Any) -> None:
 class DrumMagics(Magics):
     """drumnb's magics (``%load_ext drumnb``)."""
 
+    def __init__(self, shell: Any = None, **kwargs: Any):
+        super().__init__(shell, **kwargs)
+        errors.install(shell)  # drumnb's errors raised in cells (e.g. by srv.client) also show as one line
+        self.cell = ""  # the running cell's source (pre_run_cell), to know whether a result is shown
+        if shell is not None:
+            shell.events.register("pre_run_cell", self._pre_run_cell)
+
+    def _pre_run_cell(self, info: Any) -> None:
+        self.cell = getattr(info, "raw_cell", "") or ""
+
     # --- %%drum_hooks ---------------------------------------------------------------------------
     @cell_magic
     def drum_hooks(self, line: str, cell: str) -> None:
@@ -230,7 +237,7 @@ class DrumMagics(Magics):
                     lines.append(f"reloaded server {server_name!r} ({url})")
                 else:
                     lines.append(f"server {server_name!r} ({url}) kept its previous hooks: "
-                                 + _map_message(answer, maps))
+                                 + serving.reload_message(answer, maps))
             if args.quiet:
                 lines = [x for x in lines if x.startswith(("warning", "the model did not", "server"))]
             if lines:
@@ -285,6 +292,7 @@ class DrumMagics(Magics):
                     overlay.close()
             if args.output:
                 self.shell.user_ns[args.output] = result.value
+                print(f"predictions stored in {args.output}" + _size(result.value))
             if overlay is not None and overlay.warnings:
                 print("\n".join(f"warning: {w}" for w in overlay.warnings))
             if not args.quiet and result.report is not None:
@@ -416,19 +424,19 @@ class DrumMagics(Magics):
 
         with errors.boundary():
             if args.list:
-                _display(server_table())
+                _display(serving.server_table())
                 return None
             if args.stop:
-                return _stop(args)
+                return serving.stop(args)
             if args.logs:
-                server, entry = _find_server(args.name)
+                server, entry = serving.find_server(args.name)
                 path = server.log_path if server else entry.get("log")
-                text = _read_log(path, args.lines)
+                text = serving.read_log(path, args.lines)
                 print(text if text.strip() else f"(the log of {args.name!r} is empty)")
                 return None
             if args.restart:
-                server, _ = _find_server(args.name, own=True)
-                return server.restart(timeout=args.timeout)
+                server, _ = serving.find_server(args.name, own=True)
+                return self._started(server.restart(timeout=args.timeout), line)
             if args.all:
                 raise errors.usage("%drum_serve: --all goes with --stop", "%drum_serve --stop --all")
             name, folder = WORKSPACE.resolve(args.name, args.code_dir)
@@ -437,178 +445,38 @@ class DrumMagics(Magics):
                                     timeout=args.timeout)
             if server.load_error:
                 print(f"the model did not load; the server answers 513 with the error:\n{server.load_error}")
-            return server
+            return self._started(server, line)
+
+    def _started(self, server: Any, line: str) -> Any:
+        """The server handle; and its URL line unless the handle is the cell's shown result (which has it)."""
+        if not _shown_as_result(self.shell, self.cell, "drum_serve", line):
+            print(f"serving {server.name!r} at {server.browser_url} (pid {server.pid}); "
+                  f"stop it with %drum_serve --stop {server.name}")
+        return server
 
 
 # --- helpers the magics share ------------------------------------------------------------------
 
-def resolve_data(spec: str, namespace: dict[str, Any]) -> Any:
-    """``--data``: a variable, a file path, or a Python expression over the notebook's variables."""
-    if spec in namespace:
-        return namespace[spec]
-    path = os.path.expanduser(spec)
-    if os.path.isfile(path):
-        return path
-    if os.path.isdir(path) or (any(c in path for c in "*?[") and glob.glob(path)):
-        return path  # a folder or glob of CSV / Parquet files: the Dask engine reads them
-    if spec.isidentifier():
-        import difflib
-
-        import pandas as pd
-
-        frames = [k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
-        close = difflib.get_close_matches(spec, frames, n=1)
-        raise errors.error(NameError, f"--data {spec}: no variable or file of that name",
-                           f"did you mean {close[0]!r}?" if close else
-                           ("DataFrames here: " + ", ".join(sorted(frames)[:8])) if frames else
-                           "load the data first, e.g. df = pd.read_csv(...)")
-    try:
-        return eval(spec, namespace)  # noqa: S307 - the user's own notebook namespace
-    except Exception as exc:  # noqa: BLE001
-        raise errors.error(NameError, f"--data {spec}: not a variable, a file, or an expression that "
-                                        f"evaluates ({type(exc).__name__}: {exc})",
-                           "pass a DataFrame variable or a file path") from None
+def _size(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return f" ({shape[0]:,} rows)" if shape else ""
 
 
-class Overlay:
-    """The model folder with the cell's extra hooks appended to ``custom.py``, for one call.
+def _shown_as_result(shell: Any, cell: str, magic: str, line: str) -> bool:
+    """Whether ``cell`` ends with ``%magic line`` alone, so that IPython shows what the magic returns.
 
-    A temporary folder of symbolic links to the model's files, plus a
-    ``custom.py`` that is the folder's own followed by the cell: the cell's
-    definitions win, and everything else of the folder stays.
+    ``srv = %drum_serve m`` (or the magic inside a loop or a function) shows nothing by itself.
     """
-
-    def __init__(self, folder: str, name: str, cell: str):
-        from .hookcheck import check_source
-
-        if not os.path.isdir(folder):
-            raise errors.error(ConfigurationError, "extra hook code in the cell needs a model folder, "
-                               f"not an archive: {display_path(folder)}", "unpack the archive")
-        from .. import predictors  # noqa: F401 - registers the custom.R / custom.jl hook loaders
-        from ..core.hooks import HOOK_LOADERS
-
-        other = [f for f in HOOK_LOADERS if os.path.isfile(os.path.join(folder, f))]
-        if other and not os.path.isfile(os.path.join(folder, HOOK_FILE)):
-            raise errors.error(ConfigurationError,
-                               f"this model's hooks are in {other[0]}: extra hook code in a %%drum_score cell is "
-                               f"Python (a custom.py), and a folder with custom.py ignores {other[0]}",
-                               f"put the change in {other[0]} and score with %drum_score (the line magic)")
-        body = cell if cell.endswith("\n") else cell + "\n"
-        report = check_source(body, first_line=2)
-        if report.errors:
-            raise errors.error(errors.HookSignatureError, "%%drum_score: " + "; ".join(map(str, report.errors)),
-                               "fix the cell and run it again")
-        self.warnings = report.warnings
-        self.tmp = tempfile.mkdtemp(prefix="drumnb-score-")
-        for entry in os.listdir(folder):
-            if entry != HOOK_FILE:
-                os.symlink(os.path.join(folder, entry), os.path.join(self.tmp, entry))
-        original = ""
-        if os.path.isfile(os.path.join(folder, HOOK_FILE)):
-            with open(os.path.join(folder, HOOK_FILE), encoding="utf-8") as fh:
-                original = fh.read()
-            if original and not original.endswith("\n"):
-                original += "\n"
-        first = original.count("\n") + 1
-        path = os.path.join(self.tmp, HOOK_FILE)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(original + body)
-        self.cell_map = errors.CellMap(path, first, "this %%drum_score cell", 2)
-        self.original_maps = [errors.CellMap(path, m.first_file_line, m.cell_label, m.cell_line_of_first,
-                                             last_file_line=first - 1)
-                              for m in WORKSPACE.cell_maps_for(folder)]
-        self.model: Any = None
-        self.name = name
-
-    def load(self, target_type: str | None, **kwargs: Any) -> Any:
-        from ..model import load_model
-
-        self.model = load_model(self.tmp, target_type, **kwargs)
-        return self.model
-
-    def close(self) -> None:
-        if self.model is not None:
-            self.model.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class Scored:
-    """A scoring call's value (for -o) and its report (to display)."""
-
-    def __init__(self, value: Any, report: Any):
-        self.value = value
-        self.report = report
-
-
-def score(model: Any, data: Any, *, name: str, content_type: str | None = None, query: str | None = None,
-          max_rows: int = 10, plot: bool = True, render: bool = True) -> Scored:
-    """Score ``data`` with ``model`` through the core and build the report (shared by the magic and widgets)."""
-    from .display import ScoreReport
-
-    if model.target_type == TargetType.UNSTRUCTURED:
-        from .inspection import describe_result
-
-        if isinstance(data, str) and os.path.isfile(data):
-            with open(data, "rb") as fh:
-                data = fh.read()
-        if not isinstance(data, (str, bytes, bytearray, memoryview)):
-            raise errors.error(InputError, f"an unstructured model takes str or bytes, not {type(data).__name__}",
-                               "pass text, bytes, or a file path with --data")
-        body = data.encode(_charset(content_type)) if isinstance(data, str) else bytes(data)
-        result = model.predict_unstructured(body, content_type=content_type, query=query)
-        from ..core.unstructured import parse_query
-
-        return Scored(result, describe_result(result, name=name, body=body, content_type=content_type,
-                                              query=parse_query(query)))
-    if model.target_type in (TargetType.TEXTGENERATION, TargetType.AGENTICWORKFLOW) and "chat" in model.hooks and \
-            not ("score" in model.hooks or model.predictor is not None):
-        raise errors.error(ConfigurationError, "this is a chat model: call it with model.chat({...}) or serve it",
-                           "%drum_serve NAME, then srv.client.chat('hello')")
-    if isinstance(data, str) and not os.path.isfile(data):
-        raise errors.usage(f"--data {data}: a folder or glob of files is scored with --engine dask",
-                           "add --engine dask (and --workers N for a local cluster), or name one file")
-    started = time.perf_counter()
-    pred = model.predict(data)
-    seconds = time.perf_counter() - started
-    rows = int(pred.shape[0]) if hasattr(pred, "shape") else None
-    labels = model.config.labels
-    report = ScoreReport(name, model.target_type, pred, seconds, rows, labels=labels, max_rows=max_rows, plot=plot,
-                         note=" ".join(f"Note: {n}." for n in getattr(model, "compat_notes", ())))
-    if render:
-        report.render()  # the table and the plot, timed apart from the scoring (report.render_seconds)
-    return Scored(pred, report)
-
-
-def score_on_dask(model: Any, folder: str, data: Any, args: argparse.Namespace, *, name: str,
-                  load_kwargs: dict[str, Any]) -> Scored:
-    """``--engine dask``: the partitions scored on a cluster; a report like the local engine's."""
-    from . import dask_engine
-    from .display import ScoreReport
-
-    if model.target_type == TargetType.UNSTRUCTURED:
-        raise errors.error(UnsupportedError, "--engine dask scores rows; this model is unstructured",
-                           "score unstructured payloads with the local engine")
-    client = dask_engine.client_for(args.scheduler, args.workers, args.memory_limit)
-    preds, frame, rows, seconds = dask_engine.score(model, folder, data, client=client, passthrough=args.keep_columns,
-                                                    output_path=args.output_path, load_kwargs=load_kwargs)
-    if frame is None:
-        print(f"wrote {rows} prediction rows from {preds.npartitions} partition(s) to {args.output_path} "
-              f"in {seconds:.1f} s")
-        return Scored(preds, None)
-    shown = frame.drop(columns=list(args.keep_columns or ()), errors="ignore")
-    report = ScoreReport(name, model.target_type, shown, seconds, rows, labels=model.config.labels,
-                         max_rows=args.rows, plot=not args.no_plot,
-                         note=f"scored on Dask: {preds.npartitions} partition(s), {_workers(client)} worker(s)")
-    if not args.quiet:
-        report.render()
-    return Scored(frame, report)
-
-
-def _workers(client: Any) -> int:
     try:
-        return len(client.scheduler_info().get("workers", {}))
-    except Exception:  # noqa: BLE001 - only for the note
-        return 0
+        body = ast.parse(shell.transform_cell(cell)).body
+    except (SyntaxError, ValueError):
+        return False
+    last = body[-1] if body else None
+    call = getattr(last, "value", None) if isinstance(last, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "run_line_magic" and call.args):
+        return False
+    args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+    return args[:2] == [magic, line]
 
 
 def _int_list(text: str, flag: str) -> list[int]:
@@ -620,90 +488,3 @@ def _int_list(text: str, flag: str) -> list[int]:
         raise errors.usage(f"{flag} takes positive whole numbers separated by commas, not {text!r}",
                            f"e.g. {flag} 1,10,100")
     return values
-
-
-def _charset(content_type: str | None) -> str:
-    from ..core.unstructured import DEFAULT_CHARSET, parse_content_type
-
-    return parse_content_type(content_type)[1] or DEFAULT_CHARSET
-
-
-def _map_message(answer: dict[str, Any], maps: list[errors.CellMap]) -> str:
-    """A server's reload error, with the cell line when it is in a cell."""
-    if answer.get("hook") and answer.get("detail") is not None:
-        from ..core.errors import HookError
-
-        exc = HookError(answer["hook"], answer["detail"], file=answer.get("file"), line=answer.get("line"),
-                        cause_type=answer.get("cause_type"))
-        return errors.from_exception(exc, maps).message
-    return str(answer.get("message", "unknown error")).splitlines()[0]
-
-
-def _find_server(name: str | None, *, own: bool = False) -> tuple[Any, dict[str, Any]]:
-    from . import launcher, registry
-
-    mine = launcher.servers()
-    if not name:
-        if len(mine) == 1:
-            return next(iter(mine.values())), {}
-        raise errors.usage("name the server", "%drum_serve --list shows them")
-    if name in mine:
-        return mine[name], {}
-    entry = registry.find(name)
-    if entry is not None and not own:
-        return None, entry
-    if entry is not None:
-        raise errors.error(PermissionError, f"server {name!r} (pid {entry['pid']}) was started by another kernel "
-                           f"({entry.get('kernel_id')})", "stop or restart it from the kernel that started it")
-    raise errors.error(LookupError, f"no server named {name!r}"
-                       + (f" (this kernel's: {', '.join(sorted(mine))})" if mine else ""),
-                       "%drum_serve --list shows every running server")
-
-
-def _stop(args: argparse.Namespace) -> None:
-    from . import launcher
-
-    if args.all:
-        names = launcher.stop_all()
-        plural = "s" if len(names) != 1 else ""
-        print(f"stopped {len(names)} server{plural}" + (f": {', '.join(names)}" if names else ""))
-        return None
-    server, _ = _find_server(args.name, own=True)
-    pid, port = server.pid, server.port
-    server.stop()
-    print(f"stopped {server.name!r} (pid {pid}); port {port} is free")
-    return None
-
-
-def _read_log(path: str | None, lines: int) -> str:
-    if not path:
-        return ""
-    try:
-        with open(path, errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return ""
-    if lines:
-        text = "\n".join(text.rstrip("\n").splitlines()[-lines:])
-    return text
-
-
-def server_table() -> Any:
-    """Every running server (this kernel's first, then the registry's) as a DataFrame."""
-    import pandas as pd
-
-    from . import launcher, registry
-
-    me = launcher.kernel_id()
-    rows, seen = [], set()
-    for server in launcher.servers().values():
-        seen.add(server.pid)
-        rows.append({"name": server.name, "url": server.browser_url, "pid": server.pid, "status": server.status,
-                     "model": display_path(server.code_dir), "kernel": "this kernel"})
-    for entry in registry.entries():
-        if entry["pid"] in seen:
-            continue
-        rows.append({"name": entry.get("name"), "url": entry.get("proxy_url") or entry.get("url"), "pid": entry["pid"],
-                     "status": "running", "model": display_path(entry.get("code_dir") or ""),
-                     "kernel": "this kernel" if entry.get("kernel_id") == me else str(entry.get("kernel_id"))[:8]})
-    return pd.DataFrame(rows, columns=["name", "url", "pid", "status", "model", "kernel"])

@@ -59,6 +59,12 @@ class ServerError(DrumnbError):
     """The server answered an error status; ``status`` is that HTTP status."""
 
 
+class ServerUnavailable(ServerError):
+    """Nothing answers at the server's address (stopped, crashed, or not started yet), or it answered too late."""
+
+    status = 503
+
+
 def error_from(response: Any) -> ServerError:
     status = getattr(response, "status_code", None) or getattr(response, "status", 500)
     body_bytes = getattr(response, "content", None)
@@ -97,11 +103,26 @@ class Client:
     # --- plain HTTP ------------------------------------------------------------------------------
     def get(self, path: str = "/", **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.get(self.url + path, **kwargs)
+        return self._send(self.session.get, self.url + path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.post(self.url + path, **kwargs)
+        return self._send(self.session.post, self.url + path, **kwargs)
+
+    def _send(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """One request; a refused connection or a timeout leaves as one :class:`ServerUnavailable`."""
+        import requests
+
+        try:
+            return method(*args, **kwargs)
+        except requests.Timeout:
+            raise ServerUnavailable(f"the server at {self.url} did not answer within {kwargs.get('timeout')} s",
+                                    hint="it may still be busy: check srv.logs(), or pass a longer timeout "
+                                         "to Client(url, timeout=...)") from None
+        except requests.ConnectionError:
+            raise ServerUnavailable(f"the server at {self.url} is not running",
+                                    hint="start it again (srv.restart() or %drum_serve NAME); "
+                                         "%drum_serve --list shows the running servers") from None
 
     def _checked(self, response: Any) -> Any:
         if response.status_code >= 400:
@@ -173,7 +194,7 @@ class Client:
             _request("POST", self.url + "/predictUnstructured/", data=bytes(data), headers=hdrs, params=query))
         if content_type is None:
             prepared.headers.pop("Content-Type", None)
-        r = self.session.send(prepared, timeout=self.timeout)
+        r = self._send(self.session.send, prepared, timeout=self.timeout)
         response = Response(r.status_code, dict(r.headers), r.content, time.perf_counter() - started,
                             {"url": prepared.url, "headers": dict(prepared.headers)})
         if raise_for_status and r.status_code >= 400:

@@ -84,7 +84,7 @@ class ScorePanel(W.VBox):
     def score(self) -> Any:
         """Score with the current choices; shows and returns the predictions."""
         from ..errors import CellError, boundary
-        from ..magics import resolve_data, score
+        from ..scoring import resolve_data, score
         from ..workspace import WORKSPACE
 
         self.output.clear_output()

@@ -1,0 +1,185 @@
+"""Scoring for ``%%drum_score`` and the score panel: the data a cell names, one call through the core, the report.
+
+The magic parses its flags and calls :func:`score` (or :func:`score_on_dask`); the score panel calls
+the same :func:`score`, so a cell and a click give the same answer.  A DataFrame whose scoring takes
+more than about a second is scored in chunks with a progress bar that appears after a second, and
+Ctrl-C (or the kernel's interrupt button) stops it between two chunks or inside one: the cell shows
+one line and nothing is stored.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import time
+from typing import Any
+
+from ..core.errors import ConfigurationError, InputError, UnsupportedError
+from ..core.targets import TargetType
+from ..tools import progress
+from . import errors
+
+#: Rows of the first chunk (it measures how long the rest will take).
+PROBE_ROWS = 256
+#: A call estimated to take longer than this (seconds) is scored in chunks behind a progress bar.
+PROGRESS_AFTER = 1.0
+#: Seconds of scoring per chunk (the bar moves about this often).
+CHUNK_SECONDS = 0.25
+
+
+def resolve_data(spec: str, namespace: dict[str, Any]) -> Any:
+    """``--data``: a variable, a file path, or a Python expression over the notebook's variables."""
+    if spec in namespace:
+        return namespace[spec]
+    path = os.path.expanduser(spec)
+    if os.path.isfile(path):
+        return path
+    if os.path.isdir(path) or (any(c in path for c in "*?[") and glob.glob(path)):
+        return path  # a folder or glob of CSV / Parquet files: the Dask engine reads them
+    if spec.isidentifier():
+        import difflib
+
+        import pandas as pd
+
+        frames = [k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
+        close = difflib.get_close_matches(spec, frames, n=1)
+        raise errors.error(NameError, f"--data {spec}: no variable or file of that name",
+                           f"did you mean {close[0]!r}?" if close else
+                           ("DataFrames here: " + ", ".join(sorted(frames)[:8])) if frames else
+                           "load the data first, e.g. df = pd.read_csv(...)")
+    try:
+        return eval(spec, namespace)  # noqa: S307 - the user's own notebook namespace
+    except Exception as exc:  # noqa: BLE001
+        raise errors.error(NameError, f"--data {spec}: not a variable, a file, or an expression that "
+                                        f"evaluates ({type(exc).__name__}: {exc})",
+                           "pass a DataFrame variable or a file path") from None
+
+
+class Scored:
+    """A scoring call's value (for -o) and its report (to display)."""
+
+    def __init__(self, value: Any, report: Any):
+        self.value = value
+        self.report = report
+
+
+def score(model: Any, data: Any, *, name: str, content_type: str | None = None, query: str | None = None,
+          max_rows: int = 10, plot: bool = True, render: bool = True) -> Scored:
+    """Score ``data`` with ``model`` through the core and build the report (shared by the magic and widgets)."""
+    from .display import ScoreReport  # pandas and matplotlib: imported on the first call, not at %load_ext
+    if model.target_type == TargetType.UNSTRUCTURED:
+        from .inspection import describe_result
+
+        if isinstance(data, str) and os.path.isfile(data):
+            with open(data, "rb") as fh:
+                data = fh.read()
+        if not isinstance(data, (str, bytes, bytearray, memoryview)):
+            raise errors.error(InputError, f"an unstructured model takes str or bytes, not {type(data).__name__}",
+                               "pass text, bytes, or a file path with --data")
+        body = data.encode(_charset(content_type)) if isinstance(data, str) else bytes(data)
+        result = model.predict_unstructured(body, content_type=content_type, query=query)
+        from ..core.unstructured import parse_query
+
+        return Scored(result, describe_result(result, name=name, body=body, content_type=content_type,
+                                              query=parse_query(query)))
+    if model.target_type in (TargetType.TEXTGENERATION, TargetType.AGENTICWORKFLOW) and "chat" in model.hooks and \
+            not ("score" in model.hooks or model.predictor is not None):
+        raise errors.error(ConfigurationError, "this is a chat model: call it with model.chat({...}) or serve it",
+                           "%drum_serve NAME, then srv.client.chat('hello')")
+    if isinstance(data, str) and not os.path.isfile(data):
+        raise errors.usage(f"--data {data}: a folder or glob of files is scored with --engine dask",
+                           "add --engine dask (and --workers N for a local cluster), or name one file")
+    started = time.perf_counter()
+    pred, chunks = predict(model, data, desc=name)
+    seconds = time.perf_counter() - started
+    rows = int(pred.shape[0]) if hasattr(pred, "shape") else None
+    labels = model.config.labels
+    notes = [f"Note: {n}." for n in getattr(model, "compat_notes", ())]
+    if chunks > 1:
+        notes.append(f"Scored in {chunks} chunks (the call took longer than {PROGRESS_AFTER:g} s).")
+    report = ScoreReport(name, model.target_type, pred, seconds, rows, labels=labels, max_rows=max_rows, plot=plot,
+                         note=" ".join(notes))
+    if render:
+        report.render()  # the table and the plot, timed apart from the scoring (report.render_seconds)
+    return Scored(pred, report)
+
+
+def score_on_dask(model: Any, folder: str, data: Any, args: argparse.Namespace, *, name: str,
+                  load_kwargs: dict[str, Any]) -> Scored:
+    """``--engine dask``: the partitions scored on a cluster; a report like the local engine's."""
+    from . import dask_engine  # dask: only for --engine dask
+    from .display import ScoreReport
+    if model.target_type == TargetType.UNSTRUCTURED:
+        raise errors.error(UnsupportedError, "--engine dask scores rows; this model is unstructured",
+                           "score unstructured payloads with the local engine")
+    client = dask_engine.client_for(args.scheduler, args.workers, args.memory_limit)
+    preds, frame, rows, seconds = dask_engine.score(model, folder, data, client=client, passthrough=args.keep_columns,
+                                                    output_path=args.output_path, load_kwargs=load_kwargs)
+    if frame is None:
+        print(f"wrote {rows:,} prediction rows from {preds.npartitions} partition(s) to {args.output_path} "
+              f"in {seconds:.1f} s")
+        return Scored(preds, None)
+    report = ScoreReport(name, model.target_type, frame, seconds, rows, labels=model.config.labels,
+                         max_rows=args.rows, plot=not args.no_plot,
+                         note=f"scored on Dask: {preds.npartitions} partition(s), {_workers(client)} worker(s)")
+    if not args.quiet:
+        report.render()
+    return Scored(frame, report)
+
+
+def _workers(client: Any) -> int:
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except Exception:  # noqa: BLE001 - only for the note
+        return 0
+
+
+def _charset(content_type: str | None) -> str:
+    from ..core.unstructured import DEFAULT_CHARSET, parse_content_type
+
+    return parse_content_type(content_type)[1] or DEFAULT_CHARSET
+
+
+
+def predict(model: Any, data: Any, *, desc: str = "scoring") -> tuple[Any, int]:
+    """``model.predict(data)``, in chunks behind a delayed progress bar when it would take over a second.
+
+    Returns the predictions and the number of calls made.  Only a DataFrame of more than two probe
+    chunks is split (a file, bytes or a transform model is scored in one call); the first
+    :data:`PROBE_ROWS` rows time the model, and when the rest would take under :data:`PROGRESS_AFTER`
+    seconds it is scored in one more call.  Ctrl-C leaves as one short error: nothing is returned.
+    """
+    import pandas as pd  # not at %load_ext
+
+    n = len(data) if isinstance(data, pd.DataFrame) else 0
+    if n <= 2 * PROBE_ROWS or model.target_type == TargetType.TRANSFORM:
+        return _interruptible(lambda: model.predict(data), 0, n), 1
+    started = time.perf_counter()
+    parts = [_interruptible(lambda: model.predict(data.iloc[:PROBE_ROWS]), 0, n)]
+    per_row = (time.perf_counter() - started) / PROBE_ROWS
+    done = PROBE_ROWS
+    if per_row * (n - done) < PROGRESS_AFTER:
+        parts.append(_interruptible(lambda: model.predict(data.iloc[done:].reset_index(drop=True)), done, n))
+        return pd.concat(parts, ignore_index=True), 2
+    size = max(PROBE_ROWS, int(CHUNK_SECONDS / max(per_row, 1e-9)))
+    bar = progress.bar(total=n, unit="rows", desc=desc, leave=False, initial=done,
+                       delay=max(0.0, PROGRESS_AFTER - (time.perf_counter() - started)))
+    try:
+        while done < n:
+            chunk = data.iloc[done:done + size].reset_index(drop=True)
+            parts.append(_interruptible(lambda: model.predict(chunk), done, n))
+            done += len(chunk)
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    return pd.concat(parts, ignore_index=True), len(parts)
+
+
+def _interruptible(call: Any, done: int, total: int) -> Any:
+    """``call()``; Ctrl-C becomes one line saying how far it got and that nothing was stored."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        where = f" after {done:,} of {total:,} rows" if total else ""
+        raise errors.error("KeyboardInterrupt", f"scoring interrupted{where}; nothing was stored",
+                           "run the cell again to score all rows") from None
