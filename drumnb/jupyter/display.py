@@ -25,7 +25,9 @@ PLOT_DPI = 72
 
 
 def fmt_seconds(seconds: float) -> str:
-    """``"12.3 ms"`` / ``"1.52 s"``."""
+    """``"12.3 ms"`` / ``"1.52 s"``; ``"0.04 ms"`` for what takes under a millisecond (never ``"0.0 ms"``)."""
+    if seconds < 0.001:
+        return f"{seconds * 1000:.2f} ms"
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 

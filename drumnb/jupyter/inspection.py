@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .display import fmt_seconds
+
 PREVIEW = 400
 HEX_BYTES = 256
 
@@ -248,10 +250,11 @@ def render_text(ins: Inspection) -> str:
 
 
 _CELL = "padding:2px 8px;text-align:left;vertical-align:top"
+_HEAD = _CELL + ";white-space:nowrap"  # labels such as "Content-Type" never break or get cut
 
 
 def _rows(rows: list[tuple[str, str]]) -> str:
-    return "<table>" + "".join(f"<tr><th style='{_CELL}'>{k}</th><td style='{_CELL}'>{v}</td></tr>"
+    return "<table>" + "".join(f"<tr><th style='{_HEAD}'>{k}</th><td style='{_CELL}'>{v}</td></tr>"
                                for k, v in rows) + "</table>"
 
 
@@ -274,7 +277,7 @@ def render_html(ins: Inspection, view: str | None = None) -> str:
     left += [(f"kwargs[{esc(repr(k))}]", _code(v)) for k, v in ins.kwargs.items()]
     status_colour = "#1a7f37" if ins.status and ins.status < 400 else "#cf222e"
     right = [("status", f"<b style='color:{status_colour}'>{ins.status if ins.status is not None else '—'}</b>"
-                        + (f" in {ins.seconds * 1000:.1f} ms" if ins.seconds else ""))]
+                        + (f" in {fmt_seconds(ins.seconds)}" if ins.seconds else ""))]
     right += [(esc(k), _code(v)) for k, v in ins.response_headers.items()]
     if ins.returned_type:
         right.append(("hook returned", _code(ins.returned_type)))

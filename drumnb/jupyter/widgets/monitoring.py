@@ -20,6 +20,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..display import fmt_seconds
+from .static import StaticFallback
 
 BUCKETS = ["1s", "5s", "15s", "1min", "5min", "15min", "1h", "6h", "1D", "7D"]
 
@@ -72,9 +73,9 @@ class MonitoringReport:
     def lines(self) -> list[str]:
         out = [f"monitoring store {os.path.basename(self.path)}"
                + (f" (models: {', '.join(self.models)})" if self.models else ""),
-               f"{self.calls} calls, {self.rows_reported} rows scored, {self.prediction_rows} predictions recorded"]
+               f"{self.calls:,} calls, {self.rows_reported:,} rows scored, {self.prediction_rows:,} predictions recorded"]
         if self.first is not None:
-            out.append(f"from {_ts(self.first)} to {_ts(self.last)} (buckets of {self.bucket})")
+            out.append(f"from {_ts(self.first)} to {_ts(self.last)} (one point per {_bucket_words(self.bucket)})")
         if self.latency_ms:
             out.append("latency per call: "
                        + ", ".join(f"{k} {fmt_seconds(v / 1000)}" for k, v in self.latency_ms.items()))
@@ -132,43 +133,88 @@ def _charts(stats: Any, preds: Any, freq: str, names: list[str] | None, value_la
     import pandas as pd
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(10.5, 2.6), dpi=72)
+    fig = Figure(figsize=(11, 3.3), dpi=CHART_DPI)
     FigureCanvasAgg(fig)
     ax1, ax2, ax3 = fig.subplots(1, 3)
     if len(stats):
         per = stats.set_index("ts")["num_predictions"].resample(freq).sum()
     else:
         per = preds.set_index("ts")["id"].resample(freq).count()
-    ax1.plot(per.index.tz_convert(None), per.to_numpy(), marker="o", markersize=3)
-    ax1.set_title(f"predictions per {freq}", fontsize=9)
+    _line(ax1, per, label=None)
+    ax1.set_title(f"predictions per {_bucket_words(freq)}")
+    ax1.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax1.set_ylim(bottom=0, top=max(1.0, float(per.max()) * 1.1) if len(per) else 1.0)
     if len(stats):
         g = stats.set_index("ts")["execution_time_ms"].resample(freq)
         for q in (50, 95, 99):
-            s = g.quantile(q / 100).dropna()
-            ax2.plot(s.index.tz_convert(None), s.to_numpy(), marker=".", label=f"p{q}")
-        ax2.legend(fontsize=7, frameon=False)
-    ax2.set_title("latency per call (ms)", fontsize=9)
+            _line(ax2, g.quantile(q / 100).dropna(), label=f"p{q}")
+        ax2.legend(frameon=False)
+        ax2.set_ylim(bottom=0)
+    ax2.set_title("latency per call (ms)")
     values = pd.Series([_scalar(v, names) for v in preds["prediction"]], dtype="float64").dropna() if len(preds) \
         else pd.Series([], dtype="float64")
     if len(values):
-        ax3.hist(values, bins=30)
-    ax3.set_title(f"distribution of {value_label}", fontsize=9)
+        ax3.hist(values, bins=20, range=(0, 1)) if names else ax3.hist(values, bins=30)
+        ax3.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax3.set_title(f"distribution of {value_label}")
+    ax3.set_ylabel("predictions")
+    for ax in (ax1, ax2):
+        _time_axis(ax, per.index, freq)
     for ax in (ax1, ax2, ax3):
-        ax.tick_params(labelsize=7)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    for ax in (ax1, ax2):
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
-            label.set_horizontalalignment("right")
-    fig.tight_layout(pad=0.5)
+    fig.tight_layout(pad=0.6)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
 
 
-class MonitoringPanel(W.VBox):
+#: Chart resolution; with matplotlib's 10 pt ticks and 11 pt titles the labels read at 100% zoom.
+CHART_DPI = 90
+
+
+def _line(ax: Any, series: Any, *, label: str | None) -> None:
+    """A series over time; markers when there are few points (a single point is a dot, not nothing)."""
+    x = series.index.tz_convert(None) if getattr(series.index, "tz", None) is not None else series.index
+    few = len(series) <= 40
+    ax.plot(x, series.to_numpy(), marker="o" if few else None, markersize=4, linewidth=1.5, label=label)
+
+
+def _time_axis(ax: Any, index: Any, freq: str) -> None:
+    """Dates that fit any span: at least a bucket either side of one point, concise tick labels, no overlap."""
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    formatter = mdates.ConciseDateFormatter(locator, show_offset=True)
+    formatter.formats = ["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%H:%M:%S"]
+    formatter.zero_formats = ["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"]
+    formatter.offset_formats = ["", "%Y", "%b %Y", "%d %b %Y", "%d %b %Y", "%d %b %Y %H:%M"]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+    if len(index):
+        times = index.tz_convert(None) if getattr(index, "tz", None) is not None else index
+        step = pd.Timedelta(freq)
+        lo, hi = times.min(), times.max()
+        # one point: a minute at least around it, so ticks are whole seconds or more (never 17:51:03 twice)
+        pad = max(step, pd.Timedelta("30s")) if lo == hi else (hi - lo) * 0.04
+        ax.set_xlim(lo - pad, hi + pad)
+
+
+def _bucket_words(freq: str) -> str:
+    """``"5s"`` -> ``"5 s"``, ``"1min"`` -> ``"minute"``, ``"1D"`` -> ``"day"``."""
+    import re
+
+    n, unit = re.fullmatch(r"(\d*)(\D+)", freq).groups()  # type: ignore[union-attr]
+    word = {"s": "second", "min": "minute", "h": "hour", "D": "day"}.get(unit, unit)
+    if n in ("", "1"):
+        return word
+    return f"{n} {word}s"
+
+
+class MonitoringPanel(StaticFallback, W.VBox):
     """Pick a store (or type its path), see its charts; *auto* refreshes every few seconds."""
 
     def __init__(self, path: str | None = None, *, interval: float = 5.0, auto: bool = False):

@@ -12,8 +12,11 @@ import ipywidgets as W
 
 from ...core.targets import TargetType
 from ..magics import TARGET_TYPES
+from .static import StaticFallback
 
 AUTO = "(from the folder)"
+#: Room for the longest label ("target type"), so none is cut.
+LABELS = {"description_width": "6.5em"}
 
 
 def _frames(namespace: dict[str, Any]) -> list[str]:
@@ -22,7 +25,7 @@ def _frames(namespace: dict[str, Any]) -> list[str]:
     return sorted(k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and not k.startswith("_"))
 
 
-class ScorePanel(W.VBox):
+class ScorePanel(StaticFallback, W.VBox):
     """Score a DataFrame or a file with a model; ``.predictions`` holds the last answer."""
 
     def __init__(self, *, model: str = "", data: str = "", target_type: str | None = None,
@@ -34,15 +37,16 @@ class ScorePanel(W.VBox):
         self.report: Any = None
         frames = _frames(self.namespace)
         self.data = W.Dropdown(options=["(a file)"] + frames, value=data if data in frames else
-                               (frames[0] if frames else "(a file)"), description="DataFrame")
+                               (frames[0] if frames else "(a file)"), description="DataFrame", style=LABELS)
         self.path = W.Text(value="" if data in frames else data, placeholder="data.csv (used when set)",
-                           description="or file")
+                           description="or file", style=LABELS)
         self.model = W.Combobox(value=model, options=sorted(WORKSPACE.folders), placeholder="name or folder",
-                                description="model", ensure_option=False)
+                                description="model", ensure_option=False,
+                                style=LABELS)
         self.target_type = W.Dropdown(options=[AUTO, *TARGET_TYPES], value=target_type or AUTO,
-                                      description="target type")
-        self.labels = W.Text(placeholder="binary: negative,positive · multiclass: a,b,c", description="labels")
-        self.rows = W.BoundedIntText(value=10, min=1, max=1000, description="table rows")
+                                      description="target type", style=LABELS)
+        self.labels = W.Text(placeholder="binary: negative,positive · multiclass: a,b,c", description="labels", style=LABELS)
+        self.rows = W.BoundedIntText(value=10, min=1, max=1000, description="table rows", style=LABELS)
         self.button = W.Button(description="Score", button_style="primary", icon="play")
         self.reload_names = W.Button(description="", icon="refresh", tooltip="re-read DataFrames and model names",
                                      layout=W.Layout(width="3em"))

@@ -14,6 +14,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..workspace import display_path
+from .static import StaticFallback
 
 
 def _row_stats(url: str, server: Any = None) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def _tail(path: str | None, n: int) -> str:
         return ""
 
 
-class ServerPanel(W.VBox):
+class ServerPanel(StaticFallback, W.VBox):
     """A live table of servers with per-server stop / restart buttons."""
 
     def __init__(self, *, log_lines: int = 6, auto: bool = False, interval: float = 3.0):

@@ -15,10 +15,14 @@ from typing import Any
 import ipywidgets as W
 
 from ..inspection import Inspection, inspect_request, render_html
+from .static import StaticFallback
 
 CONTENT_TYPES = ["text/plain", "application/json", "text/csv", "application/octet-stream", "image/png",
                  "text/plain; charset=latin-1", "(none)"]
 CHARSETS = ["", "utf-8", "latin-1", "utf-16", "ascii"]
+
+#: Room for the longest label ("content type"), so none is cut to "content ty…".
+LABELS = {"description_width": "6.5em"}
 
 
 def resolve_target(target: Any) -> tuple[str, Any]:
@@ -39,7 +43,7 @@ def resolve_target(target: Any) -> tuple[str, Any]:
     return (f"server {name} ({url})" if name else str(url)), target
 
 
-class Inspector(W.VBox):
+class Inspector(StaticFallback, W.VBox):
     """Compose and send unstructured requests; the last answer is ``.result`` (an Inspection)."""
 
     def __init__(self, target: Any = None, *, body: "str | bytes" = "", content_type: str | None = "text/plain",
@@ -50,7 +54,7 @@ class Inspector(W.VBox):
             self._targets[label] = obj
         self._add_servers()
         self.result: Inspection | None = None
-        self.target_dd = W.Dropdown(options=list(self._targets), description="target",
+        self.target_dd = W.Dropdown(options=list(self._targets), description="target", style=LABELS,
                                     layout=W.Layout(width="36em"))
         if isinstance(body, bytes):
             self._bytes: bytes | None = body
@@ -58,18 +62,20 @@ class Inspector(W.VBox):
         else:
             self._bytes = None
             body_text = body
-        self.body = W.Textarea(value=body_text, placeholder="request body", description="body",
+        self.body = W.Textarea(value=body_text, placeholder="request body", description="body", style=LABELS,
                                layout=W.Layout(width="36em", height="6em"))
         self.as_hex = W.Checkbox(value=False, description="body is hex bytes", indent=False)
         self.upload = W.FileUpload(description="file…", multiple=False)
         self.clear_file = W.Button(description="no file", tooltip="send the text body again")
         self.file_label = W.HTML("")
         self.content_type = W.Combobox(value="(none)" if content_type is None else content_type,
-                                       options=CONTENT_TYPES, description="content type", ensure_option=False)
-        self.charset = W.Combobox(value=charset, options=CHARSETS, description="charset", ensure_option=False)
-        self.query = W.Text(value=query, placeholder="a=1&b=2", description="query")
+                                       options=CONTENT_TYPES, description="content type", ensure_option=False,
+                                       style=LABELS)
+        self.charset = W.Combobox(value=charset, options=CHARSETS, description="charset", ensure_option=False,
+                                  style=LABELS)
+        self.query = W.Text(value=query, placeholder="a=1&b=2", description="query", style=LABELS)
         self.view = W.ToggleButtons(options=["auto", "text", "hex", "image"], value="auto", description="body view",
-                                    style={"button_width": "5em"})
+                                    style={"button_width": "5em", **LABELS})
         self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
         self.output = W.HTML("")
         self.send_button.on_click(self._clicked)
