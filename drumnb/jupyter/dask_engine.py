@@ -16,7 +16,9 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from .. import dask as ddask
 from ..core.errors import InputError
+from ..tools.progress import bar as progress_bar
 from . import errors
 
 _LOCAL: dict[str, Any] = {}      # "client", "workers", "memory_limit" of the cluster this kernel started
@@ -25,8 +27,6 @@ _REMOTE: dict[str, Any] = {}     # scheduler address -> Client
 
 def client_for(scheduler: str | None, workers: int | None, memory_limit: str | None) -> Any:
     """The Dask client a cell's flags ask for (see the module's notes)."""
-    import drumnb.dask as ddask
-
     if scheduler:
         if workers is not None or memory_limit:
             raise errors.usage("--scheduler uses a running cluster; --workers and --memory-limit start a local one",
@@ -93,9 +93,6 @@ def score(model: Any, folder: str, data: Any, *, client: Any, passthrough: Seque
     Returns ``(lazy predictions, pandas predictions or None, rows, seconds)``:
     with ``output_path`` the predictions are written there and not collected.
     """
-    import drumnb.dask as ddask
-    from ..tools.progress import bar as progress_bar
-
     if load_kwargs.get("monitor") is not None:
         raise errors.usage("--engine dask does not record to the monitoring store",
                            "score with the local engine to monitor, or drop --monitor")
