@@ -16,28 +16,33 @@ numeric frames.
 
 Untrusted payloads: within :func:`limits` (the server sets them per request)
 a payload's columns and declared size are checked before it is parsed, from
-its header or metadata (413); Matrix Market is parsed here, strictly, and
-Arrow IPC validated, since scipy's and pyarrow's readers crash the process on
-some damaged inputs.
+its header or metadata (413; the checks are in :mod:`drumnb.core.limits`);
+Matrix Market is parsed strictly (:mod:`drumnb.core.mtx`) and Arrow IPC
+validated, since scipy's and pyarrow's readers crash the process on some
+damaged inputs.  ``Limits``, ``limits``, ``current_limits``, ``read_mtx`` and
+``write_mtx`` are importable from here too.
 
 pyarrow and scipy are imported inside the functions that need them: this
 module is on the CLI's start-up path.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import io
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, PayloadTooLarge
+from .errors import InputError
+from .limits import Limits, arrow_declared_values, check_csv_header, current_limits, limits
+from .mtx import read_mtx, write_mtx
+
+__all__ = ["Codec", "register", "get_codec", "read_frame", "write_frame", "is_sparse", "read_sparse_column_file",
+           "read_csv", "write_csv", "read_mtx", "write_mtx", "read_arrow", "write_arrow", "read_parquet",
+           "write_parquet", "Limits", "limits", "current_limits"]
 
 #: pyarrow reads a CSV only when it is at least this large and this many CPUs
 #: are available: single-threaded, pandas' C parser (3.x) is faster than
@@ -48,58 +53,7 @@ ARROW_CSV_MIN_CPUS = 4
 ARROW_CSV_BLOCK_BYTES = 1 << 20
 
 
-# --------------------------------------------------------------------------- limits
-
-@dataclass(frozen=True)
-class Limits:
-    """How large a payload may say it is, checked before it is parsed (``None``: no limit).
-
-    ``max_columns`` bounds the columns of every format (a CSV header, a Matrix
-    Market size line, an Arrow or Parquet schema); ``max_cells`` bounds rows x
-    columns where a payload declares its shape (Matrix Market, Parquet, Arrow),
-    and for a sparse payload its rows and its stored entries.  ``names`` says
-    how a user raises each limit (the server gives its flags).  A payload over
-    a limit raises :class:`PayloadTooLarge` (413); no limit applies unless set
-    with :func:`limits` (local files are trusted; servers set them per request).
-    """
-
-    max_columns: int | None = None
-    max_cells: int | None = None
-    names: dict[str, str] = field(default_factory=lambda: {"max_columns": "max_columns",
-                                                           "max_cells": "max_cells"})
-
-    def check(self, what: str, columns: int, **counts: int) -> None:
-        """Raise :class:`PayloadTooLarge` if ``columns`` or any of ``counts`` (``cells``: rows x columns;
-        ``rows`` and ``entries`` of a sparse payload) is over its limit."""
-        if self.max_columns is not None and columns > self.max_columns:
-            self._refuse(what, f"{columns:,} columns", "max_columns", "fewer columns")
-        for label, count in counts.items():
-            if self.max_cells is not None and count > self.max_cells:
-                text = {"cells": "cells (rows x columns)", "entries": "stored entries"}.get(label, label)
-                self._refuse(what, f"{count:,} {text}", "max_cells", "fewer rows per request")
-
-    def _refuse(self, what: str, size: str, limit: str, fewer: str) -> None:
-        name = self.names.get(limit, limit)
-        raise PayloadTooLarge(f"the {what} payload declares {size}; at most {getattr(self, limit):,} are "
-                              f"accepted ({name})", hint=f"send {fewer}, or raise the limit with {name}")
-
-
-_LIMITS: contextvars.ContextVar[Limits] = contextvars.ContextVar("drumnb_codec_limits", default=Limits())
-
-
-@contextlib.contextmanager
-def limits(value: Limits | None = None, **kwargs) -> Iterator[Limits]:
-    """Apply ``value`` (or ``Limits(**kwargs)``) to every payload read in this block, on this thread."""
-    token = _LIMITS.set(value if value is not None else Limits(**kwargs))
-    try:
-        yield _LIMITS.get()
-    finally:
-        _LIMITS.reset(token)
-
-
-def current_limits() -> Limits:
-    return _LIMITS.get()
-
+# --------------------------------------------------------------------------- the registry
 
 @dataclass(frozen=True)
 class Codec:
@@ -179,7 +133,7 @@ def read_frame(data, *, format: str | None = None, content_type: str | None = No
 
 def _read_csv_file(path: str) -> pd.DataFrame:
     """``pd.read_csv(path)``; on failure, the same errors as :func:`read_csv` gives for the bytes."""
-    if _LIMITS.get() != Limits() or (os.path.getsize(path) >= ARROW_CSV_MIN_BYTES
+    if current_limits() != Limits() or (os.path.getsize(path) >= ARROW_CSV_MIN_BYTES
                                                  and _available_cpus() >= ARROW_CSV_MIN_CPUS):
         with open(path, "rb") as f:
             return read_csv(f.read())  # enough cores for pyarrow's parallel reader to win, or limits to check
@@ -227,7 +181,7 @@ def read_csv(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd
 
     ``sparse_column_names`` is ignored (it is for Matrix Market payloads).
     """
-    _check_csv_header(data)
+    check_csv_header(data)
     if len(data) >= ARROW_CSV_MIN_BYTES and _available_cpus() >= ARROW_CSV_MIN_CPUS:
         df = _read_csv_arrow(data)
         if df is not None:
@@ -243,46 +197,6 @@ def read_csv(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd
         raise InputError(f"could not read the CSV payload: {exc}",
                          hint="every row needs as many fields as the header, and quotes must be "
                               "closed") from None
-
-
-#: pandas renames each repeated header name (``a.1``, ``a.2``) by scanning every name: a header of n
-#: columns with r repeats costs about n x r steps (100,000 columns, 50,000 repeats: minutes).  With
-#: limits set, a header over this budget is refused.
-REPEATED_NAMES_BUDGET = 10_000_000
-
-
-def _check_csv_header(data: bytes) -> None:
-    """With :class:`Limits` set, refuse a CSV header with too many columns, or too many repeated names
-    for pandas to rename quickly, before parsing it."""
-    limits = _LIMITS.get()
-    if limits.max_columns is None and limits.max_cells is None:
-        return
-    start = 0
-    while start < len(data):  # the header: the first line that is not blank (as pandas skips blank lines)
-        ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i >= 0]
-        end = min(ends) if ends else len(data)
-        line = data[start:end]
-        if line.strip():
-            break
-        start = end + 1
-    else:
-        return
-    quoted = b'"' in line
-    if not quoted:  # the column count alone, before splitting a huge header
-        limits.check("CSV", line.count(b",") + 1)
-    if quoted:
-        import csv
-
-        names = [name.encode() for name in next(csv.reader([line.decode("utf-8", "replace")]), [])]
-        limits.check("CSV", len(names))
-    else:
-        names = line.split(b",")
-    named = [name for name in names if name.strip()]  # pandas names blank ones "Unnamed: i", no renaming
-    repeats = len(named) - len(set(named))
-    if repeats and len(names) * repeats > REPEATED_NAMES_BUDGET:
-        raise InputError(f"the CSV header repeats column names {repeats:,} times among {len(names):,} columns; "
-                         f"at most {REPEATED_NAMES_BUDGET // len(names):,} repeats are read in a header this wide",
-                         hint="give every column its own name")
 
 
 def _available_cpus() -> int:
@@ -407,192 +321,6 @@ def _plain_columns(df) -> list[np.ndarray] | None:
     return [df.iloc[:, j].to_numpy() for j in range(df.shape[1])]
 
 
-# --------------------------------------------------------------------------- Matrix Market
-
-def read_mtx(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd.DataFrame:
-    """A Matrix Market payload as a DataFrame of sparse columns.
-
-    Columns are named from ``sparse_column_names`` (one per matrix column) or 0..n-1.
-    The values equal ``scipy.io.mmread``'s; the payload is parsed here (pandas'
-    C tokenizer) and checked strictly -- header, field count, entry count,
-    index bounds -- because scipy's C++ reader crashes the process on some
-    malformed bodies (a final ``1 1 1x`` without a newline; an array of 0 rows).
-    """
-    header = _check_mtx_header(data)
-    try:
-        with np.errstate(invalid="raise", over="raise"):  # "1e400" as an integer: an error, not garbage
-            matrix = _mtx_matrix(data, header)
-    except (ValueError, TypeError, IndexError, ArithmeticError, pd.errors.ParserError) as exc:
-        raise _mtx_error(_mtx_bad_line(data, header) or str(exc).strip()) from None
-    if sparse_column_names is not None and len(sparse_column_names) != matrix.shape[1]:
-        raise InputError(f"the Matrix Market payload has {matrix.shape[1]} columns but "
-                         f"{len(sparse_column_names)} sparse column names were given",
-                         hint="give the sparse column file the model was trained with: one name a line")
-    columns = None if sparse_column_names is None else list(sparse_column_names)
-    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=columns)
-
-
-@dataclass(frozen=True)
-class _MtxHeader:
-    layout: str     # coordinate | array
-    field: str      # real | double | integer | complex | pattern
-    symmetry: str   # general | symmetric | skew-symmetric | hermitian
-    rows: int
-    cols: int
-    entries: int    # lines of values that follow: stored entries, or values of an array
-    body: int       # offset of the first line after the size line
-
-
-def _mtx_matrix(data: bytes, h: _MtxHeader):
-    """The sparse (CSC) matrix of a payload whose header :func:`_check_mtx_header` accepted."""
-    import csv
-
-    import scipy.sparse
-
-    field = "real" if h.field == "double" else h.field
-    width = (0 if h.layout == "array" else 2) + {"pattern": 0, "complex": 2}.get(field, 1)
-    index = 0 if h.layout == "array" else 2
-    value_type = "int64" if field == "integer" else "float64"
-    if h.entries:
-        table = pd.read_csv(io.BytesIO(memoryview(data)[h.body:]), sep=r"\s+", header=None, comment="%",
-                            quoting=csv.QUOTE_NONE, keep_default_na=False,
-                            na_values={i: ["nan", "NaN", "NAN", "-nan", "+nan"] for i in range(index, width)},
-                            dtype={i: ("int64" if i < index else value_type) for i in range(width)})
-        if table.shape[1] != width:
-            raise ValueError(f"each line of a {field} {h.layout} holds {width} field(s); the first holds {table.shape[1]}")
-        if len(table) != h.entries:
-            raise ValueError(f"the header declares {h.entries:,} entries; the payload holds {len(table):,}")
-        columns = [table[i].to_numpy() for i in range(width)]
-    else:
-        columns = [np.empty(0, dtype="int64")] * index + [np.empty(0, dtype=value_type)] * (width - index)
-    if field == "pattern":
-        values = np.ones(len(columns[0]), dtype="float64")
-    elif field == "complex":
-        values = columns[index] + 1j * columns[index + 1]
-    else:
-        values = columns[index]
-    if h.layout == "array":
-        if h.symmetry == "general":
-            j, i = np.divmod(np.arange(h.entries, dtype="int64"), max(h.rows, 1))  # column-major
-        else:  # the lower triangle, column by column (without the diagonal when skew-symmetric)
-            low = np.tril_indices(h.rows, -1 if h.symmetry == "skew-symmetric" else 0)
-            order = np.lexsort((low[0], low[1]))
-            i, j = low[0][order], low[1][order]
-    else:
-        i, j = columns[0] - 1, columns[1] - 1
-        for axis, (pos, size) in enumerate(((i, h.rows), (j, h.cols))):
-            bad = np.flatnonzero((pos < 0) | (pos >= size))
-            if bad.size:
-                raise ValueError(f"entry {int(bad[0]) + 1}: {'row' if axis == 0 else 'column'} index "
-                                 f"{int(pos[bad[0]]) + 1} is outside 1..{size}")
-    if h.symmetry != "general":
-        off = i != j
-        mirrored = values[off]
-        if h.symmetry == "skew-symmetric":
-            mirrored = -mirrored
-        elif h.symmetry == "hermitian":
-            mirrored = np.conj(mirrored)
-        i, j, values = np.concatenate([i, j[off]]), np.concatenate([j, i[off]]), np.concatenate([values, mirrored])
-    matrix = scipy.sparse.csc_matrix((values, (i, j)), shape=(h.rows, h.cols))
-    if h.layout == "array":
-        matrix.eliminate_zeros()  # as a dense array's zeros are not stored
-    return matrix
-
-
-def _mtx_bad_line(data: bytes, h: _MtxHeader) -> str | None:
-    """Where a body that failed to parse first goes wrong, as ``Line N: ...`` (the error path only)."""
-    field = "real" if h.field == "double" else h.field
-    index = 0 if h.layout == "array" else 2
-    width = index + {"pattern": 0, "complex": 2}.get(field, 1)
-    number = data.count(b"\n", 0, h.body)
-    for number, line in enumerate(data[h.body:].split(b"\n"), number + 1):
-        fields = line.split(b"%", 1)[0].split()
-        if not fields:
-            continue
-        if len(fields) != width:
-            return f"Line {number}: expected {width} field(s), got {len(fields)}: {line[:80]!r}"
-        for k, text in enumerate(fields):
-            try:
-                value = int(text) if k < index or field == "integer" else float(text)
-            except ValueError:
-                kind = "an integer" if k < index or field == "integer" else "a number"
-                return f"Line {number}: field {k + 1} is not {kind}: {text[:40]!r}"
-            if isinstance(value, int) and not -2**63 <= value < 2**63:
-                return f"Line {number}: field {k + 1} is out of range: {text[:40]!r}"
-    return None
-
-
-def _mtx_error(detail: str) -> InputError:
-    return InputError(f"could not read the Matrix Market payload: {detail}",
-                      hint="send a file written by scipy.io.mmwrite (coordinate format, "
-                           "'%%MatrixMarket' banner first)")
-
-
-_MTX_BANNER = re.compile(rb"%%MatrixMarket[ \t]+matrix[ \t]+(coordinate|array)[ \t]+(real|double|integer|complex|pattern)"
-                         rb"[ \t]+(general|symmetric|skew-symmetric|hermitian)[ \t]*\r?$", re.IGNORECASE)
-
-
-def _check_mtx_header(data: bytes) -> _MtxHeader:
-    """Check a Matrix Market header before scipy reads the body: the banner, a size line of non-negative
-    integers, no more entries declared than the body can hold, and the :class:`Limits`."""
-    end = data.find(b"\n")
-    banner = _MTX_BANNER.match(data[:end if end >= 0 else len(data)])
-    if banner is None:
-        first = data[:min(end if end >= 0 else len(data), 80)]
-        raise _mtx_error(f"Line 1: not a Matrix Market banner such as '%%MatrixMarket matrix coordinate real "
-                         f"general': {first!r}")
-    layout, symmetry = banner.group(1).decode().lower(), banner.group(3).decode().lower()
-    start, number = end + 1, 1
-    while True:  # comment and blank lines, then the size line
-        if end < 0 or start >= len(data):
-            raise _mtx_error("no size line after the banner")
-        end, number = data.find(b"\n", start), number + 1
-        line = data[start:end if end >= 0 else len(data)]
-        start = (end + 1) if end >= 0 else len(data)
-        if line.strip() and not line.lstrip().startswith(b"%"):
-            break
-    numbers = line.split()
-    want = 3 if layout == "coordinate" else 2
-    if len(numbers) != want or not all(n.isdigit() for n in numbers):
-        shape = "rows columns entries" if want == 3 else "rows columns"
-        raise _mtx_error(f"Line {number}: the size line must hold {want} non-negative integers ({shape}), "
-                         f"got {line[:80]!r}")
-    rows, cols = int(numbers[0]), int(numbers[1])
-    body = len(data) - start + 1  # the last line may lack its newline
-    if layout == "coordinate":
-        entries = int(numbers[2])
-        if entries * 4 > body:  # an entry takes at least "1 1\n"
-            raise _mtx_error(f"the header declares {entries:,} entries but only {len(data) - start:,} bytes follow it")
-        _LIMITS.get().check("Matrix Market", cols, rows=rows, entries=entries)
-    else:
-        if symmetry != "general" and rows != cols:
-            raise _mtx_error(f"Line {number}: a {symmetry} matrix must be square, got {rows:,} x {cols:,}")
-        entries = {"general": rows * cols, "skew-symmetric": rows * (rows - 1) // 2}.get(symmetry, rows * (rows + 1) // 2)
-        if entries * 2 > body:  # a value takes at least "1\n"
-            raise _mtx_error(f"the header declares {rows:,} x {cols:,} values but only {len(data) - start:,} bytes "
-                             "follow it")
-        _LIMITS.get().check("Matrix Market", cols, cells=rows * cols)
-    field = banner.group(2).decode().lower()
-    if layout == "array" and field == "pattern":
-        raise _mtx_error("Line 1: an array cannot have the 'pattern' field")
-    return _MtxHeader(layout, field, symmetry, rows, cols, entries, start)
-
-
-def write_mtx(obj) -> bytes:
-    """A scipy sparse matrix or a DataFrame (sparse columns or not) as Matrix Market."""
-    import scipy.io
-    import scipy.sparse
-
-    if isinstance(obj, pd.DataFrame):
-        if all(isinstance(dtype, pd.SparseDtype) for dtype in obj.dtypes):
-            obj = obj.sparse.to_coo()
-        else:
-            obj = scipy.sparse.coo_matrix(obj.to_numpy(dtype=np.float64))
-    buffer = io.BytesIO()
-    scipy.io.mmwrite(buffer, obj)
-    return buffer.getvalue()
-
-
 # --------------------------------------------------------------------------- Arrow and Parquet
 
 def read_arrow(data: bytes, *, sparse_column_names: list[str] | None = None) -> pd.DataFrame:
@@ -602,70 +330,17 @@ def read_arrow(data: bytes, *, sparse_column_names: list[str] | None = None) -> 
     try:
         buffer = pa.py_buffer(data)
         reader = pa.ipc.open_file(buffer) if data[:6] == b"ARROW1" else pa.ipc.open_stream(buffer)
-        _LIMITS.get().check("Arrow IPC", len(reader.schema))
-        if _LIMITS.get().max_cells is not None:  # before any (compressed) body is inflated
-            declared = _arrow_declared_values(buffer)
+        current_limits().check("Arrow IPC", len(reader.schema))
+        if current_limits().max_cells is not None:  # before any (compressed) body is inflated
+            declared = arrow_declared_values(buffer)
             if declared is not None:
-                _LIMITS.get().check("Arrow IPC", len(reader.schema), cells=declared)
+                current_limits().check("Arrow IPC", len(reader.schema), cells=declared)
         table = reader.read_all()
-        _LIMITS.get().check("Arrow IPC", table.num_columns, cells=table.num_rows * table.num_columns)
+        current_limits().check("Arrow IPC", table.num_columns, cells=table.num_rows * table.num_columns)
         table.validate(full=True)  # IPC data is not checked on read: bad offsets crash to_pandas (SIGSEGV)
         return table.to_pandas()
     except (*_BINARY_ERRORS, pa.ArrowException) as exc:  # ArrowMemoryError: a damaged size
         raise _binary_error("Arrow IPC", data, exc) from None
-
-
-def _arrow_declared_values(buffer) -> int | None:
-    """How many values (rows x columns, nested children and dictionaries included) an Arrow IPC payload
-    declares, read from its messages' metadata without inflating a body (a compressed body of a few kB
-    can declare gigabytes); None when the messages cannot be read (pyarrow then says why)."""
-    import struct
-
-    import pyarrow as pa
-
-    def table(meta: bytes, pos: int):
-        vtable = pos - struct.unpack_from("<i", meta, pos)[0]
-        size = struct.unpack_from("<H", meta, vtable)[0]
-
-        def field(i: int) -> int | None:
-            at = 4 + 2 * i
-            offset = struct.unpack_from("<H", meta, vtable + at)[0] if at < size else 0
-            return pos + offset if offset else None
-        return field
-
-    def child(meta: bytes, at: int) -> int:  # a table or vector referenced from ``at``
-        return at + struct.unpack_from("<I", meta, at)[0]
-
-    total = 0
-    try:
-        reader = pa.ipc.MessageReader.open_stream(buffer[8:] if buffer[:6].to_pybytes() == b"ARROW1" else buffer)
-        while True:
-            try:
-                message = reader.read_next_message()
-            except StopIteration:
-                break
-            if message is None:
-                break
-            if message.type not in ("record batch", "dictionary"):
-                continue
-            meta = message.metadata.to_pybytes()
-            header_at = table(meta, struct.unpack_from("<I", meta, 0)[0])(2)  # Message.header
-            if header_at is None:
-                return None
-            batch = table(meta, child(meta, header_at))
-            if message.type == "dictionary":  # DictionaryBatch.data: a RecordBatch
-                data_at = batch(1)
-                if data_at is None:
-                    return None
-                batch = table(meta, child(meta, data_at))
-            nodes_at = batch(1)  # RecordBatch.nodes: FieldNode {length: int64, null_count: int64}
-            if nodes_at is not None:
-                nodes = child(meta, nodes_at)
-                count = struct.unpack_from("<I", meta, nodes)[0]
-                total += sum(struct.unpack_from("<q", meta, nodes + 4 + 16 * k)[0] for k in range(count))
-    except (pa.ArrowException, OSError, ValueError, struct.error, IndexError):
-        return None
-    return total
 
 
 def write_arrow(df: pd.DataFrame) -> bytes:
@@ -686,11 +361,11 @@ def read_parquet(data: bytes, *, sparse_column_names: list[str] | None = None) -
 
     try:
         meta = pq.ParquetFile(pa.BufferReader(data)).metadata
-        _LIMITS.get().check("Parquet", meta.num_columns, cells=meta.num_rows * meta.num_columns)
-        if _LIMITS.get().max_cells is not None:  # values of nested columns too (a list column of 1 row, 1e9 values)
+        current_limits().check("Parquet", meta.num_columns, cells=meta.num_rows * meta.num_columns)
+        if current_limits().max_cells is not None:  # values of nested columns too (a list column of 1 row, 1e9 values)
             values = sum(meta.row_group(g).column(c).num_values
                          for g in range(meta.num_row_groups) for c in range(meta.num_columns))
-            _LIMITS.get().check("Parquet", meta.num_columns, cells=values)
+            current_limits().check("Parquet", meta.num_columns, cells=values)
         return pq.read_table(pa.BufferReader(data)).to_pandas()
     except (*_BINARY_ERRORS, pa.ArrowException) as exc:  # ArrowMemoryError: a damaged size
         raise _binary_error("Parquet", data, exc) from None
