@@ -20,7 +20,7 @@ _EXPORTS = {
     "new_model": "templates", "TemplateResult": "templates", "LANGUAGES": "templates", "FRAMEWORKS": "templates",
     "validate": "validation", "ValidationReport": "validation", "CheckResult": "validation", "CHECKS": "validation",
     "perf_test": "perf", "PerfReport": "perf", "PerfCase": "perf",
-    "export_model": "export", "ExportReport": "export", "pinned_requirements": "export",
+    "export_model": "export", "ExportReport": "export", "pinned_requirements": "export_folder",
 }
 __all__ = sorted(_EXPORTS)
 
