@@ -14,6 +14,11 @@ from typing import Any, Callable, Sequence
 
 from . import flags
 from ._version import __version__
+from .core.errors import DrumnbError, InputError, UsageError
+from .core.targets import TargetType
+
+# The model runtime, the codecs, monitoring and the Dask engine are imported inside the commands that use
+# them: they load pandas (and sqlite3, dask), which `drumnb --help` and the server's master never need.
 
 EPILOG = flags.EPILOG
 
@@ -75,7 +80,7 @@ COMMAND_MODULES: tuple[str, ...] = ("drumnb.server.commands", "drumnb.tools.comm
 # --- commands -----------------------------------------------------------------------------------
 
 def _load(args: argparse.Namespace) -> Any:
-    from .model import load_model
+    from .model import load_model  # pandas: see the note at the top
 
     return load_model(**flags.load_kwargs(args))
 
@@ -90,7 +95,7 @@ def _write(data: bytes, output: str | None) -> None:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from . import monitoring
+    from . import monitoring  # sqlite3 and pandas: see the note at the top
 
     table = monitoring.summary(args.path)
     if table.empty:
@@ -125,14 +130,12 @@ def _progress(args: argparse.Namespace) -> tuple[Callable[[int, int], None] | No
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .core import codecs
-    from .core.errors import InputError, UsageError
-    from .core.targets import TargetType
-
     if args.engine == "dask":
-        from . import dask as drumnb_dask
+        from . import dask as drumnb_dask  # dask's start-up only for --engine dask
 
         return drumnb_dask.cli_score(args)
+    from .core import codecs  # pandas: see the note at the top
+
     columns = None
     if args.sparse_column_file:
         columns = codecs.read_sparse_column_file(args.sparse_column_file)
@@ -185,8 +188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
               "hint: run without --docker, or write a deployable image folder with 'drumnb env DIR' "
               "and build it with docker where a Docker engine runs.", file=sys.stderr)
         return 1
-    from .core.errors import DrumnbError
-
     try:
         return args.handler(args)
     except DrumnbError as exc:

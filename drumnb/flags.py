@@ -3,8 +3,8 @@ to :func:`drumnb.load_model` keyword arguments.
 
 Used by every front end that loads a model from flags: the CLI's verbs (``cli.py``, ``server/commands.py``,
 ``tools/commands.py``), the notebook's magics (``jupyter/magics.py``) and ``drumnb score --engine dask``
-(``dask.py``).  A new model flag is added here once.  Standard library only at module level: the CLI builds
-its parser before anything heavy is imported.
+(``dask/cli.py``).  A new model flag is added here once.  Standard library only at module level (and the
+core's errors and target types, which are too): the CLI builds its parser before anything heavy is imported.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import argparse
 import os
 from typing import Any, Mapping
 
+from .core.errors import UsageError
 from .core.targets import TargetType
 
 #: Environment variables that stand in for a flag that was not given (DRUM's names); the core reads the
@@ -98,8 +99,6 @@ def refuse_monitoring(args: argparse.Namespace, monitor: Any, front: str = "--en
     that cannot record: the Dask engine's worker processes would all write the one store."""
     if monitor is None:
         return
-    from .core.errors import UsageError
-
     given = monitor_flags_given(args)
     raise UsageError(f"{front} does not record to the monitoring store ("
                      + (f"{', '.join(given)} given)" if given else f"{ENV_TWINS['--monitor-embedded']} is set)"),
@@ -112,7 +111,7 @@ def monitor_settings(args: argparse.Namespace, env: Mapping[str, str] | None = N
     ``--monitor-db`` given without ``--monitor-embedded`` also records predictions (the store was named to be
     written); with ``--monitor-embedded`` the hooks report and nothing is recorded automatically.
     """
-    from .monitoring import MonitorSettings
+    from .monitoring import MonitorSettings  # sqlite3 and threads: not on the CLI's start-up path
 
     db = getattr(args, "monitor_db", None)
     embedded = bool(getattr(args, "monitor_embedded", False))

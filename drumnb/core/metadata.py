@@ -109,7 +109,7 @@ def read_metadata(code_dir: str) -> ModelMetadata:
     if definitions is not None and not isinstance(definitions, list):
         raise ConfigurationError(f"{FILENAME}: runtimeParameterDefinitions must be a list")
     target = raw.get("targetType")
-    from .schema import parse_type_schema
+    from .schema import parse_type_schema  # pandas: labext reads FILENAME from here at server start-up
 
     type_schema = parse_type_schema(raw)
     return ModelMetadata(

@@ -51,6 +51,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from .codecs import is_sparse
 from .errors import ConfigurationError, DrumnbError, InputError
 
 FILENAME = "model-metadata.yaml"
@@ -340,8 +341,6 @@ def parse_type_schema(raw: dict[str, Any]) -> TypeSchema | None:
 # --- inferring column types ---------------------------------------------------------------------
 
 def _is_sparse_frame(data: Any) -> bool:
-    from .codecs import is_sparse
-
     return is_sparse(data)
 
 

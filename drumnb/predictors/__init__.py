@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.errors import ArtifactError
+from ..core.hooks import register_hook_loader
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,7 @@ register("julia", [".jlso"], "drumnb.predictors.julia:JuliaPredictor", modules=[
 
 
 def _register_hook_loaders() -> None:
-    from ..core.hooks import register_hook_loader  # string targets: nothing is imported until a folder needs it
-
+    # string targets: nothing of R or Julia is imported until a folder needs it
     register_hook_loader("custom.R", "drumnb.predictors.r:load_r_hooks")
     register_hook_loader("custom.r", "drumnb.predictors.r:load_r_hooks")
     register_hook_loader("custom.jl", "drumnb.predictors.julia:load_julia_hooks")

@@ -16,6 +16,7 @@ import textwrap
 import types
 from typing import Any, Iterable
 
+from ..core.hooks import ALL_HOOKS
 from .savers import ExportError
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -174,8 +175,6 @@ def _class_source(cls: type) -> str | None:
 
 def hooks_source(hooks: Any) -> str:
     """``custom.py`` text from hook functions, a namespace (``globals()``), a module, or source text / a path."""
-    from ..core.hooks import ALL_HOOKS
-
     header = ('"""DRUM hooks exported by drumnb from a notebook (DRUM and drumnb call them by name)."""')
     if isinstance(hooks, (str, os.PathLike)):
         text = os.fspath(hooks)

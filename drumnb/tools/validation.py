@@ -26,6 +26,8 @@ last bits between batch sizes).
 """
 from __future__ import annotations
 
+import difflib
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -34,7 +36,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..core import codecs
+from ..core.errors import ConfigurationError, DrumnbError, InputError
 from ..core.targets import TargetType
+from ..model import load_model
 from . import _render
 
 PASSED, FAILED, SKIPPED, WARN = "PASSED", "FAILED", "SKIPPED", "WARN"
@@ -185,8 +190,6 @@ class ValidationReport:
 # --- scoring helpers ----------------------------------------------------------------------------
 
 def _error_text(exc: BaseException) -> str:
-    from ..core.errors import DrumnbError
-
     text = exc.message if isinstance(exc, DrumnbError) else f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 800 else text[:800] + " ..."
 
@@ -512,11 +515,6 @@ CHECK_FUNCTIONS: dict[str, Callable[[_Context], CheckResult]] = {
 
 def read_data(data: Any, *, sparse_column_names: Sequence[str] | None = None) -> pd.DataFrame:
     """A DataFrame from a DataFrame, a file path (csv / arrow / parquet / mtx) or CSV bytes."""
-    import os
-
-    from ..core import codecs
-    from ..core.errors import InputError
-
     if isinstance(data, pd.DataFrame):
         return data.reset_index(drop=True)
     if isinstance(data, (bytes, bytearray)):
@@ -532,16 +530,12 @@ def read_data(data: Any, *, sparse_column_names: Sequence[str] | None = None) ->
 
 
 def resolve_checks(checks: Sequence[str] | None) -> list[str]:
-    from ..core.errors import ConfigurationError
-
     if not checks:
         return list(CHECKS)
     names = []
     for name in checks:
         key = name.strip().lower().replace("-", "_")
         if key not in CHECK_FUNCTIONS:
-            import difflib
-
             near = difflib.get_close_matches(key, CHECKS, n=1)
             raise ConfigurationError(f"unknown validation check {name!r}",
                                      hint=(f"did you mean {near[0]!r}? " if near else "")
@@ -566,14 +560,10 @@ def validate(model: Any, data: Any, target_type: str | None = None, *, checks: S
     :data:`CHECKS` (default: all).  Never raises for a failed check: look at
     ``report.passed``.  Errors loading the model or reading the data raise.
     """
-    from ..core.errors import ConfigurationError
-
     started = time.perf_counter()
     if hasattr(model, "predict") and hasattr(model, "config"):
         loaded = model
     else:
-        from ..model import load_model
-
         loaded = load_model(model, target_type, **load_kwargs)
     if loaded.target_type == TargetType.UNSTRUCTURED:
         raise ConfigurationError("validation checks structured models; this one is unstructured",
@@ -582,8 +572,6 @@ def validate(model: Any, data: Any, target_type: str | None = None, *, checks: S
     if rows and len(frame) > rows:
         frame = frame.iloc[:rows].reset_index(drop=True)
     if len(frame) == 0:
-        from ..core.errors import InputError
-
         raise InputError("the validation input has no rows", hint="pass a file with a header and rows of data")
     ctx = _Context(loaded, frame, _Scorer(loaded), rtol, atol, single_rows, shrink_tries)
     report = ValidationReport(str(getattr(loaded, "archive", None) or loaded.code_dir), loaded.target_type, len(frame))
