@@ -3,7 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-EXAMPLES := build/examples
+# Under JupyterLab's root (notebooks/), where the tutorials build them (build("build/examples")) and the sidebar
+# looks; git ignores every build/ folder.
+EXAMPLES := notebooks/build/examples
 LABEXT := drumnb/labextension/package.json
 # Debian packages the tests and examples use: wrk (server benchmarks), R + caret (R models), a JDK (javac for POJOs),
 # Chromium and fonts for the JupyterLab browser tests (Python Playwright drives /usr/bin/chromium).
@@ -12,7 +14,7 @@ DEB_PACKAGES := wrk r-base-core r-cran-caret r-cran-randomforest r-cran-glmnet r
 
 .PHONY: run test setup deb examples bench clean lab
 
-# LAB=0 stops after the scoring (no JupyterLab).
+# LAB=0 stops after the scoring (no JupyterLab) and says what to do next.
 LAB ?= 1
 run: setup $(LABEXT) examples ## build the example models, score each with `drumnb score`, then JupyterLab on the tutorials
 	@$(PY) -m drumnb.examples --score $(EXAMPLES)
@@ -20,6 +22,8 @@ run: setup $(LABEXT) examples ## build the example models, score each with `drum
 	  echo "Starting JupyterLab on notebooks/ at 127.0.0.1 (Ctrl+C stops it); open the URL it prints:"; \
 	  exec $(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --ServerApp.root_dir=notebooks \
 	    $$( [ "$$(id -u)" = 0 ] && echo --allow-root); \
+	else \
+	  $(PY) -m drumnb.examples --next $(EXAMPLES); \
 	fi
 
 test: setup $(LABEXT) ## the whole test suite

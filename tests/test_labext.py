@@ -87,6 +87,11 @@ def test_rest_routes_of_a_real_jupyter_server(tmp_path):
         assert info["root_dir"] == str(root)
         assert lab.api("/drumnb/api/models") == {"root_dir": str(root), "path": "", "models": []}
         assert lab.api("/drumnb/api/servers") == {"servers": []}
+        # the "New DRUM model" choices are the registry's (the front end keeps no list of its own)
+        from drumnb import predictors
+
+        assert lab.api("/drumnb/api/frameworks") == {"languages": predictors.template_languages(),
+                                                     "frameworks": list(predictors.templates("python"))}
 
         def status(path, method="GET", body=None):
             try:

@@ -55,6 +55,11 @@ def _write(path: str, text: str) -> None:
         fh.write(textwrap.dedent(text).lstrip())
 
 
+def _regression_metadata(d: str, name: str) -> None:
+    """The folder says its target type itself, so nothing has to assume it (drumnb score, the sidebar)."""
+    _write(f"{d}/model-metadata.yaml", f"name: {name}\ntype: inference\ntargetType: regression\n")
+
+
 def _pickle(obj: object, path: str) -> None:
     import pickle
 
@@ -104,6 +109,7 @@ def build_xgboost_regressor(d: str) -> pd.DataFrame:
 
     X, y = _diabetes()
     _pickle(xgboost.XGBRegressor(n_estimators=30, max_depth=3, n_jobs=1).fit(X, y), f"{d}/model.pkl")
+    _regression_metadata(d, "diabetes xgboost")
     return X
 
 
@@ -122,6 +128,7 @@ def build_torch_regressor(d: str) -> pd.DataFrame:
         loss.backward()
         opt.step()
     torch.jit.script(net.eval()).save(f"{d}/model.pth")
+    _regression_metadata(d, "diabetes MLP (TorchScript)")
     return X
 
 
@@ -142,6 +149,7 @@ def build_keras_regressor(d: str) -> pd.DataFrame:
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     model.fit(X.to_numpy("float32"), y, epochs=30, verbose=0)
     keras.saving.save_model(model, f"{d}/model.h5")
+    _regression_metadata(d, "diabetes MLP (Keras)")
     return X
 
 
@@ -160,6 +168,7 @@ def build_onnx_regressor(d: str) -> pd.DataFrame:
     X, y = _diabetes()
     _onnx(GradientBoostingRegressor(n_estimators=50, random_state=0).fit(X.to_numpy(), y), X.shape[1],
           f"{d}/model.onnx")
+    _regression_metadata(d, "diabetes gradient boosting (ONNX)")
     return X
 
 

@@ -9,7 +9,8 @@ functions -- the model folders under the server's root directory
 Routes, under the server's base URL (JSON; Jupyter's token/XSRF auth applies)::
 
     GET  /drumnb/api/info                     version, root dir, whether the front-end files are installed
-    GET  /drumnb/api/models?path=SUBDIR       model folders: target type, artifact, hooks, problems
+    GET  /drumnb/api/models?path=SUBDIR       model folders (drumnb.tools.describe): target type, labels, hooks
+    GET  /drumnb/api/frameworks               languages and frameworks of "New DRUM model" (the registry)
     POST /drumnb/api/models                   {"path", "language", "framework", "name"} -> drumnb new model
     GET  /drumnb/api/servers                  registry entries + health (GET /health/) + memory
     POST /drumnb/api/servers/PID/stop         stop a server listed in the registry (no other PID)

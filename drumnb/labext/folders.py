@@ -1,29 +1,26 @@
 """Find the DRUM model folders under a directory and describe each without running it.
 
 A model folder holds ``model-metadata.yaml``, a hook file (``custom.py``,
-``custom.R``, ``custom.jl``) or an artifact a predictor reads.  Nothing is
-imported or executed: metadata is parsed by :mod:`drumnb.core.metadata` and
-the target type resolved by :func:`drumnb.core.contract.resolve_config` (as
-``drumnb score`` would, without the environment); Python hooks are read with
-:mod:`ast` (:func:`drumnb.jupyter.hookcheck.check_source`), so a folder whose
-framework is not installed is still listed.
+``custom.R``, ``custom.jl``) or an artifact a predictor reads.  What a folder
+tells (target type, labels, artifact kind, hooks) comes from
+:func:`drumnb.tools.describe.describe_folder`, which loads no model and runs
+no hook; a Python ``custom.py`` is also checked with
+:func:`drumnb.jupyter.hookcheck.check_source` (names and signatures, by line).
 """
 from __future__ import annotations
 
 import os
-import re
-import warnings
 from typing import Any
 
-from ..core.targets import TargetType
+from ..core.metadata import FILENAME
+from ..jupyter.hookcheck import check_source
+from ..predictors import find_artifacts
+from ..tools.describe import HOOK_FILES, describe_folder
 
 SKIP_DIRS = {"node_modules", "__pycache__", ".ipynb_checkpoints", "site-packages", ".git", "venv", ".venv",
              "logs"}
-HOOK_FILES = {"custom.py": "python", "custom.R": "r", "custom.r": "r", "custom.jl": "julia"}
 MAX_DEPTH = 3
 MAX_FOLDERS = 200
-_R_HOOK = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:<-|=)\s*function\b", re.M)
-_JL_HOOK = re.compile(r"^\s*function\s+([A-Za-z_][A-Za-z0-9_!]*)\s*\(", re.M)
 
 
 def _problem(level: str, message: str) -> dict[str, str]:
@@ -31,9 +28,6 @@ def _problem(level: str, message: str) -> dict[str, str]:
 
 
 def is_model_folder(path: str) -> bool:
-    from ..core.metadata import FILENAME
-    from ..predictors import find_artifacts
-
     try:
         names = set(os.listdir(path))
     except OSError:
@@ -76,99 +70,30 @@ def find_model_folders(root: str, *, max_depth: int = MAX_DEPTH, limit: int = MA
     return found
 
 
-def _hooks(folder: str, problems: list[dict[str, str]]) -> tuple[str | None, str | None, list[str]]:
-    """(hook file, language, hooks found)."""
-    for filename, language in HOOK_FILES.items():
-        path = os.path.join(folder, filename)
-        if not os.path.isfile(path):
-            continue
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError as exc:
-            problems.append(_problem("error", f"{filename}: {exc.strerror}"))
-            return filename, language, []
-        if language == "python":
-            from ..jupyter.hookcheck import check_source
-
-            report = check_source(text, first_line=1)
-            for finding in report.errors:
-                problems.append(_problem("error", f"{filename} line {finding.line}: {finding.message}"))
-            for finding in report.warnings:
-                problems.append(_problem("warning", f"{filename} line {finding.line}: {finding.message}"))
-            return filename, language, list(report.hooks)
-        from ..core.hooks import ALL_HOOKS
-
-        pattern = _R_HOOK if language == "r" else _JL_HOOK
-        found = [h for h in ALL_HOOKS if h in set(pattern.findall(text))]
-        return filename, language, found
-    return None, None, []
+def _hook_findings(folder: str, out: dict[str, Any]) -> None:
+    """The hook check's errors and warnings on a Python ``custom.py`` (names, signatures), by cell line."""
+    if out["language"] != "python" or out["hook_file"] != "custom.py":
+        return
+    try:
+        with open(os.path.join(folder, "custom.py"), encoding="utf-8", errors="replace") as fh:
+            report = check_source(fh.read(), first_line=1)
+    except OSError as exc:
+        out["problems"].append(_problem("error", f"custom.py: {exc.strerror}"))
+        return
+    for level, findings in (("error", report.errors), ("warning", report.warnings)):
+        for finding in findings:
+            out["problems"].append(_problem(level, f"custom.py line {finding.line}: {finding.message}"))
 
 
 def describe(folder: str, root: str) -> dict[str, Any]:
-    """One model folder: name, paths, target type, artifacts, hooks and problems (errors and warnings)."""
-    from ..core.contract import resolve_config
-    from ..core.errors import DrumnbError
-    from ..core.metadata import FILENAME, ModelMetadata, read_metadata
-    from ..predictors import find_artifacts, for_artifact
-
-    problems: list[dict[str, str]] = []
+    """One model folder as :func:`drumnb.tools.describe.describe_folder` sees it, with its path under
+    ``root``, the hook check's findings and ``load_kwargs`` (what the Score panel passes)."""
+    found = describe_folder(folder)
+    out = found.to_dict()
     rel = os.path.relpath(folder, root)
-    out: dict[str, Any] = {"name": os.path.basename(os.path.abspath(folder)), "path": "" if rel == "." else
-                           rel.replace(os.sep, "/"), "abs_path": os.path.abspath(folder), "metadata": None,
-                           "target_type": None, "target_type_source": None, "artifacts": [], "predictor": None,
-                           "language": None, "hook_file": None, "hooks": [], "problems": problems}
-    metadata = ModelMetadata()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            metadata = read_metadata(folder)
-        except DrumnbError as exc:
-            problems.append(_problem("error", exc.render()))
-    for w in caught:
-        problems.append(_problem("warning", str(w.message)))
-    if metadata.path:
-        out["metadata"] = FILENAME
-        out["model_name"] = metadata.name
-    else:
-        problems.append(_problem("warning", f"no {FILENAME}"))
-    try:
-        config = resolve_config(folder, metadata, env={})
-        out["target_type"] = config.target_type
-        out["target_type_source"] = "metadata" if metadata.target_type else "assumed"
-        for note in config.notes:
-            problems.append(_problem("warning", note))
-    except DrumnbError as exc:
-        out["target_type"] = metadata.target_type
-        out["target_type_source"] = "metadata" if metadata.target_type else None
-        problems.append(_problem("error", exc.render()))
-    try:
-        artifacts = find_artifacts(folder)
-    except OSError:
-        artifacts = []
-    out["artifacts"] = [os.path.basename(a) for a in artifacts]
-    if artifacts:
-        spec = for_artifact(artifacts[0])
-        out["predictor"] = spec.name
-        out["language"] = spec.language
-    if len(artifacts) > 1:
-        problems.append(_problem("warning", f"{len(artifacts)} artifacts ({', '.join(out['artifacts'])}); "
-                                            "DRUM wants one, or a load_model hook that picks"))
-    hook_file, language, hooks = _hooks(folder, problems)
-    out["hook_file"], out["hooks"] = hook_file, hooks
-    if out["target_type_source"] == "assumed" and "score_unstructured" in hooks:
-        # a %%drum_hooks folder with score_unstructured and no metadata: an unstructured model
-        out["target_type"] = TargetType.UNSTRUCTURED.value
-        problems[:] = [p for p in problems if not p["message"].startswith("no target type given")]
-        problems.append(_problem("warning", "no targetType in model-metadata.yaml; unstructured assumed "
-                                            "(score_unstructured is defined): pass --target-type unstructured"))
-    if language:
-        out["language"] = language
-    scores = set(hooks) & {"score", "score_unstructured", "chat", "transform"}
-    if not artifacts and not ({"load_model"} & set(hooks) or scores):
-        problems.append(_problem("error", "no artifact and no load_model/score hook: nothing to score"))
-    if out["target_type"] == TargetType.UNSTRUCTURED and hooks and "score_unstructured" not in hooks:
-        problems.append(_problem("error", "an unstructured model needs a score_unstructured hook"))
+    out.update(path="" if rel == "." else rel.replace(os.sep, "/"), abs_path=out.pop("folder"),
+               load_kwargs=found.load_kwargs())
+    _hook_findings(folder, out)
     return out
 
 

@@ -19,6 +19,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from .. import predictors
 from . import folders
 
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="drumnb-labext")
@@ -183,6 +184,17 @@ class ModelsHandler(_Base):
         self.finish(json.dumps(out, default=str))
 
 
+def frameworks() -> dict[str, Any]:
+    """The choices of "New DRUM model": languages and Python frameworks with a template, from the registry."""
+    return {"languages": predictors.template_languages(), "frameworks": list(predictors.templates("python"))}
+
+
+class FrameworksHandler(_Base):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.finish(json.dumps(frameworks()))
+
+
 class ServersHandler(_Base):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -206,7 +218,7 @@ def _warm_up() -> None:
     try:
         from ..core import contract, metadata  # noqa: F401
         from ..jupyter import hookcheck, registry  # noqa: F401
-        from ..predictors import find_artifacts  # noqa: F401
+        from ..tools import describe  # noqa: F401
     except Exception:  # noqa: BLE001 - the request will report it
         pass
 
@@ -218,6 +230,7 @@ def setup_handlers(web_app: Any, root_dir: str) -> None:
     web_app.add_handlers(".*$", [
         (url_path_join(base, "info"), InfoHandler),
         (url_path_join(base, "models"), ModelsHandler),
+        (url_path_join(base, "frameworks"), FrameworksHandler),
         (url_path_join(base, "servers"), ServersHandler),
         (url_path_join(base, "servers", r"(\d+)", "stop"), StopHandler),
     ])

@@ -5,10 +5,19 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 export interface IProblem {
-  level: 'error' | 'warning';
+  level: 'error' | 'warning' | 'info';
   message: string;
 }
 
+/** What load_model needs beyond the folder's own metadata (an inferred target type, labels). */
+export interface ILoadKwargs {
+  target_type?: string;
+  positive_class_label?: string;
+  negative_class_label?: string;
+  class_labels?: string[];
+}
+
+/** A model folder as drumnb.tools.describe sees it (nothing loaded, no hook run). */
 export interface IModelFolder {
   name: string;
   path: string;
@@ -16,13 +25,20 @@ export interface IModelFolder {
   metadata: string | null;
   model_name?: string | null;
   target_type: string | null;
-  target_type_source: 'metadata' | 'assumed' | null;
+  /** where the target type comes from */
+  target_type_source: 'metadata' | 'class_labels.txt' | 'artifact' | 'hooks' | 'assumed' | null;
+  target_type_reason: string;
+  /** binary: [negative, positive]; multiclass: in order */
+  labels: string[] | null;
+  labels_source: string | null;
   artifacts: string[];
+  artifact_kind: string | null;
   predictor: string | null;
   language: string | null;
   hook_file: string | null;
   hooks: string[];
   problems: IProblem[];
+  load_kwargs: ILoadKwargs;
 }
 
 export interface IHealth {
@@ -119,6 +135,11 @@ export function stopServer(pid: number): Promise<{ stopped: boolean; pid: number
 
 export function newModel(body: INewModelRequest): Promise<INewModelResult> {
   return requestAPI('models', { method: 'POST', body: JSON.stringify(body) });
+}
+
+/** The choices of "New DRUM model", from drumnb's framework registry. */
+export function frameworks(): Promise<{ languages: string[]; frameworks: string[] }> {
+  return requestAPI('frameworks');
 }
 
 export function info(): Promise<{ version: string; root_dir: string; labextension_built: boolean }> {

@@ -12,13 +12,15 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { DrumApiError, IModelFolder, IServer, newModel, stopServer } from './api';
+import { DrumApiError, IModelFolder, IServer, frameworks, newModel, stopServer } from './api';
 import { DrumSidebar } from './sidebar';
 import { DrumState } from './state';
 import { DrumStatus } from './statusbar';
 
 const PLUGIN_ID = 'drumnb:plugin';
 const CATEGORY = 'DRUM';
+/** The launcher's section of drumnb's cards (not JupyterLab's catch-all "Other"). */
+export const LAUNCHER_CATEGORY = 'drumnb';
 
 export namespace CommandIDs {
   export const newModel = 'drumnb:new-model';
@@ -56,8 +58,11 @@ def post_process(predictions, model):
     return predictions
 `;
 
-const LANGUAGES = ['python', 'r', 'java', 'julia'];
-const FRAMEWORKS = ['sklearn', 'xgboost', 'torch', 'keras', 'onnx'];
+/** The dialog's choices: languages and Python frameworks with a template, as the server's registry lists them. */
+interface IChoices {
+  languages: string[];
+  frameworks: string[];
+}
 
 interface INewModelForm {
   path: string;
@@ -71,7 +76,7 @@ class NewModelBody extends Widget implements Dialog.IBodyWidget<INewModelForm> {
   private _language: HTMLSelectElement;
   private _framework: HTMLSelectElement;
 
-  constructor(where: string) {
+  constructor(where: string, choices: IChoices) {
     super();
     this.addClass('jp-drumnb-new-dialog');
     const field = (label: string, input: HTMLElement): HTMLElement => {
@@ -97,8 +102,8 @@ class NewModelBody extends Widget implements Dialog.IBodyWidget<INewModelForm> {
       }
       return s;
     };
-    this._language = select(LANGUAGES, 'jp-drumnb-new-language');
-    this._framework = select(FRAMEWORKS, 'jp-drumnb-new-framework');
+    this._language = select(choices.languages, 'jp-drumnb-new-language');
+    this._framework = select(choices.frameworks, 'jp-drumnb-new-framework');
     this._language.addEventListener('change', () => {
       this._framework.disabled = this._language.value !== 'python';
     });
@@ -127,6 +132,33 @@ class NewModelBody extends Widget implements Dialog.IBodyWidget<INewModelForm> {
     this._name.focus();
     this._name.select();
   }
+}
+
+/** The cell that opens a model's panel: the inspector (unstructured) or the score panel, which gets the
+ * target type and labels the server inferred (e.g. an H2O MOJO's) when the folder's metadata does not say. */
+export function panelCell(model: IModelFolder): string {
+  const folder = JSON.stringify(model.abs_path); // a valid Python string literal too
+  if (model.target_type === 'unstructured') {
+    return `from drumnb.jupyter import widgets\nwidgets.inspector(${folder})`;
+  }
+  const given = model.load_kwargs || {};
+  if (!given.target_type) {
+    return `from drumnb.jupyter import widgets\nwidgets.score_panel(model=${folder})`;
+  }
+  const lines = [
+    'from drumnb.jupyter import widgets',
+    `score_panel = widgets.score_panel(model=${folder}, target_type=${JSON.stringify(given.target_type)})`
+  ];
+  const labels =
+    given.negative_class_label !== undefined && given.positive_class_label !== undefined
+      ? [given.negative_class_label, given.positive_class_label]
+      : given.class_labels;
+  if (labels && labels.length) {
+    const what = labels.length === 2 ? 'negative,positive' : 'in order';
+    lines.push(`score_panel.labels.value = ${JSON.stringify(labels.join(','))}  # ${what}: ${model.labels_source || 'inferred'}`);
+  }
+  lines.push('score_panel');
+  return lines.join('\n');
 }
 
 function ensureLoadExt(panel: NotebookPanel): boolean {
@@ -208,12 +240,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       async inspect(model: IModelFolder): Promise<void> {
         const panel = await notebookFor(PathExt.dirname(model.path));
-        const folder = JSON.stringify(model.abs_path); // a valid Python string literal too
-        const call =
-          model.target_type === 'unstructured'
-            ? `widgets.inspector(${folder})`
-            : `widgets.score_panel(model=${folder})`;
-        insertCells(panel, [`from drumnb.jupyter import widgets\n${call}`]);
+        insertCells(panel, [panelCell(model)]);
         await NotebookActions.run(panel.content, panel.sessionContext);
       },
       async open(model: IModelFolder): Promise<void> {
@@ -249,7 +276,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.newModel, {
-      label: args => (args['isLauncher'] ? 'New DRUM model' : 'New DRUM model…'),
+      label: args => (args['isLauncher'] ? 'New model' : 'New DRUM model…'),
       caption: 'Write a template model folder (drumnb new model) in the current directory',
       icon: drumIcon,
       execute: async args => {
@@ -261,9 +288,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
             framework: args['framework'] ? String(args['framework']) : null
           };
         } else {
+          let choices: IChoices;
+          try {
+            choices = await frameworks();
+          } catch (error) {
+            await showErrorMessage('New DRUM model', error as Error);
+            return;
+          }
           const answer = await showDialog({
             title: 'New DRUM model',
-            body: new NewModelBody(state.path),
+            body: new NewModelBody(state.path, choices),
             buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })],
             focusNodeSelector: 'input'
           });
@@ -322,15 +356,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     const enabled = (args: { isLauncher?: unknown }) => !!args.isLauncher || !!notebooks?.currentWidget;
     commands.addCommand(CommandIDs.insertScore, {
-      label: 'Insert %%drum_score cell',
-      caption: 'Score data with a model in a cell (adds %load_ext drumnb when missing)',
+      label: args => (args['isLauncher'] ? 'Score cell' : 'Insert %%drum_score cell'),
+      caption: 'A %%drum_score cell: score data with a model (adds %load_ext drumnb when missing)',
       icon: args => (args['isLauncher'] ? drumIcon : undefined),
       isEnabled: enabled,
       execute: insert(SCORE_CELL)
     });
     commands.addCommand(CommandIDs.insertHooks, {
-      label: 'Insert %%drum_hooks cell',
-      caption: "Write a model's custom.py from a cell (adds %load_ext drumnb when missing)",
+      label: args => (args['isLauncher'] ? 'Hooks cell' : 'Insert %%drum_hooks cell'),
+      caption: "A %%drum_hooks cell: write a model's custom.py (adds %load_ext drumnb when missing)",
       icon: args => (args['isLauncher'] ? drumIcon : undefined),
       isEnabled: enabled,
       execute: insert(HOOKS_CELL)
@@ -342,9 +376,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     }
     if (launcher) {
-      launcher.add({ command: CommandIDs.newModel, category: 'Other', rank: 1, args: { isLauncher: true } });
-      launcher.add({ command: CommandIDs.insertScore, category: 'Other', rank: 2, args: { isLauncher: true } });
-      launcher.add({ command: CommandIDs.insertHooks, category: 'Other', rank: 3, args: { isLauncher: true } });
+      const cards = [CommandIDs.newModel, CommandIDs.insertScore, CommandIDs.insertHooks];
+      cards.forEach((command, rank) =>
+        launcher.add({ command, category: LAUNCHER_CATEGORY, rank: rank + 1, args: { isLauncher: true } })
+      );
     }
     if (statusBar) {
       const item = new DrumStatus(state, () => {

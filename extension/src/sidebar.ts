@@ -36,6 +36,22 @@ function h(tag: string, attrs: { [key: string]: string } = {}, ...children: Chil
   return el;
 }
 
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
+/** A number as the sidebar writes every number: comma thousands separators, at most one decimal. */
+export function fmt(n: number): string {
+  return NUMBER.format(n);
+}
+
+/** Where a badge's target type comes from, for its tooltip. */
+const SOURCES: { [key: string]: string } = {
+  metadata: 'from model-metadata.yaml',
+  'class_labels.txt': 'from the labels (class_labels.txt / model-metadata.yaml)',
+  artifact: 'inferred from the artifact',
+  hooks: 'inferred from the hooks',
+  assumed: 'assumed: nothing in the folder says'
+};
+
 function button(label: string, cls: string, title: string, onClick: (b: HTMLButtonElement) => Promise<void>): HTMLElement {
   const b = h('button', { class: `jp-drumnb-button ${cls}`, title, type: 'button' }, label) as HTMLButtonElement;
   b.addEventListener('click', async () => {
@@ -113,7 +129,7 @@ export class DrumSidebar extends Widget {
   private _server(s: IServer): HTMLElement {
     const ok = s.health && s.health.ok;
     const health = ok
-      ? `healthy${s.health.latency_ms !== null ? ` (${s.health.latency_ms} ms)` : ''}`
+      ? `healthy${s.health.latency_ms !== null ? ` (${fmt(s.health.latency_ms)} ms)` : ''}`
       : `unhealthy${s.health && s.health.status ? ` (HTTP ${s.health.status})` : ''}${
           s.health && s.health.message ? `: ${s.health.message}` : ''
         }`;
@@ -132,7 +148,7 @@ export class DrumSidebar extends Widget {
       h(
         'div',
         { class: 'jp-drumnb-detail' },
-        `${health} · ${s.memory_mb !== null ? `${s.memory_mb} MB` : '? MB'} · PID ${s.pid}`
+        `${health} · ${s.memory_mb !== null ? `${fmt(s.memory_mb)} MB` : '? MB'} · PID ${s.pid}`
       ),
       s.model ? h('div', { class: 'jp-drumnb-detail jp-drumnb-dim' }, `${s.target_type || ''} ${s.model}`) : null
     );
@@ -141,19 +157,33 @@ export class DrumSidebar extends Widget {
   private _model(m: IModelFolder): HTMLElement {
     const errors = m.problems.filter(p => p.level === 'error');
     const warnings = m.problems.filter(p => p.level === 'warning');
+    const source = m.target_type_source || '';
     const target = m.target_type
       ? h(
           'span',
           {
-            class: `jp-drumnb-badge${m.target_type_source === 'assumed' ? ' jp-mod-assumed' : ''}`,
-            title: m.target_type_source === 'assumed' ? 'assumed: no targetType in model-metadata.yaml' : 'targetType'
+            class: `jp-drumnb-badge${source === 'assumed' ? ' jp-mod-assumed' : ''}${
+              source === 'artifact' || source === 'hooks' ? ' jp-mod-inferred' : ''
+            }`,
+            'data-source': source,
+            title: `${m.target_type}: ${SOURCES[source] || source}${m.target_type_reason ? ` (${m.target_type_reason})` : ''}`
           },
-          m.target_type
+          source === 'assumed' ? `${m.target_type}?` : m.target_type
         )
       : null;
-    const artifact = m.artifacts.length
-      ? `${m.artifacts.join(', ')}${m.predictor ? ` (${m.predictor})` : ''}`
-      : 'none';
+    const files = m.artifacts.join(', ');
+    const kind = m.artifact_kind || m.predictor;
+    const artifact = m.artifacts.length ? `${files}${kind ? ` (${kind})` : ''}` : 'none';
+    const labels =
+      m.labels && m.labels.length
+        ? h(
+            'div',
+            { class: 'jp-drumnb-detail jp-drumnb-labels', title: m.labels_source ? `labels from ${m.labels_source}` : '' },
+            m.target_type === 'binary' && m.labels.length === 2
+              ? `labels: ${m.labels[0]} (negative), ${m.labels[1]} (positive)`
+              : `labels: ${m.labels.join(', ')}`
+          )
+        : null;
     const hooks = m.hooks.length ? m.hooks.join(', ') : m.hook_file ? 'none found' : 'no hook file';
     const problems = m.problems.length
       ? h(
@@ -174,6 +204,7 @@ export class DrumSidebar extends Widget {
         target
       ),
       h('div', { class: 'jp-drumnb-detail' }, `artifact: ${artifact}`),
+      labels,
       h('div', { class: 'jp-drumnb-detail' }, `hooks: ${hooks}`),
       problems,
       h(
