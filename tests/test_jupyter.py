@@ -130,6 +130,7 @@ def test_hooks_cell_becomes_custom_py_with_the_same_line_numbers(ip, tmp_path):
     ip.user_ns["df"] = frame()
     cell = run(ip, "%drum_score const --data df -o out")
     assert cell.error is None, cell.text
+    assert "predictions stored in out (5 rows)" in cell.text  # an assignment says where it went
     assert ip.user_ns["out"]["Predictions"].tolist() == [2.0, 4.0, 6.0, 8.0, 10.0]
 
 
@@ -358,6 +359,118 @@ def test_monitoring_records_and_the_report_charts_them(ip, tmp_path):
     panel = monitoring_panel(str(db))
     assert panel.report.calls == 3 and "data:image/png" in panel.output.value
     assert repr(panel) == "MonitoringPanel(store='store.sqlite')"
+    # saved notebooks show a static view of the panel (its charts) beside the live widget
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["text/plain"] == repr(panel)
+    assert "drumnb-static" in bundle["text/html"] and "data:image/png;base64," in bundle["text/html"]
+
+
+def _store(path, times):
+    """A monitoring store with one scoring call at each of ``times`` (seconds from now, negative)."""
+    import sqlite3
+
+    from drumnb.monitoring import Reporter
+
+    r = Reporter(str(path), model="m", target_type="binary")
+    with r.batch():
+        for i, _ in enumerate(times):
+            r.report_deployment_stats(num_predictions=1 + i % 7, execution_time=5.0 + i % 11)
+            r.report_predictions_data(predictions=[[0.4, 0.6]], class_names=["no", "yes"])
+    with sqlite3.connect(path) as con:
+        for table in ("deployment_stats", "predictions"):
+            ids = [i for (i,) in con.execute(f"select id from {table} order by id")]
+            con.executemany(f"update {table} set ts = ts + ? where id = ?", list(zip(times, ids)))
+
+
+@pytest.mark.parametrize("n", [1, 10_000])
+def test_monitoring_charts_read_well_at_one_point_and_at_ten_thousand(tmp_path, n):
+    import numpy as np
+
+    from drumnb.jupyter.widgets.monitoring import chart_figure, monitoring_report
+
+    _store(tmp_path / "s.sqlite", list(np.linspace(-3 * 86400, 0, n)))
+    report = monitoring_report(str(tmp_path / "s.sqlite"))
+    assert report.calls == n and report.png.startswith(b"\x89PNG")
+    fig = chart_figure(str(tmp_path / "s.sqlite"))
+    fig.canvas.draw()
+    per, latency, dist = fig.axes
+    for ax in (per, latency):
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert 2 <= len(labels) <= 8 and len(set(labels)) == len(labels), labels  # no repeated labels
+        assert all(len(x) <= 8 and "." not in x for x in labels), labels  # "17:51", "02 Dec": no fractions
+        lo, hi = ax.get_xlim()  # days since the epoch: one point spans a minute or so, not years
+        assert (hi - lo) < (1 / 24 if n == 1 else 4), (lo, hi)
+    for ax in (per, dist):  # counts are whole numbers
+        assert all(float(t).is_integer() for t in ax.get_yticks()), ax.get_yticks()
+    assert min(t.get_fontsize() for t in per.get_xticklabels() + per.get_yticklabels()) >= 9
+
+
+SLOW = """
+import time
+import pandas as pd
+
+def load_model(code_dir):
+    return 1
+
+def score(data, model, **kwargs):
+    time.sleep(0.002 * len(data))  # 2 ms a row: 1,500 rows take 3 s
+    return pd.DataFrame({"Predictions": data["a"] * 2.0})
+"""
+
+
+def test_a_long_score_shows_progress_and_stops_cleanly_on_ctrl_c(ip):
+    import signal
+    import threading
+
+    hooks(ip, "slow", SLOW)
+    ip.user_ns["big"] = frame(1500)
+    cell = run(ip, "%drum_score slow --data big -o slow_out --rows 2")
+    assert cell.error is None, cell.text
+    assert "rows/s" in cell.text and "1500/1500" not in cell.text.split("slow:")[1][:10]  # a bar, after 1 s
+    assert "1,500 rows scored in" in cell.plain and "Scored in" in cell.plain
+    assert ip.user_ns["slow_out"]["Predictions"].tolist() == [2.0 * i for i in range(1500)]
+    # Ctrl-C (a real SIGINT, as the kernel's interrupt sends) in the middle: one line, nothing stored
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        cell = run(ip, "%drum_score slow --data big -o never")
+    finally:
+        timer.cancel()
+    short_error(cell, "KeyboardInterrupt", "scoring interrupted after", "of 1,500 rows; nothing was stored")
+    assert "never" not in ip.user_ns
+    # a quick call shows no bar at all
+    cell = run(ip, "%drum_score slow --data 'big.head(20)' -q -o quick")
+    assert "rows/s" not in cell.text and cell.text.strip() == "predictions stored in quick (20 rows)"
+
+
+def test_client_errors_in_cells_are_one_line(ip):
+    hooks(ip, "boom", """
+        import pandas as pd
+
+        def load_model(code_dir):
+            return 1
+
+        def score(data, model, **kwargs):
+            if (data["a"] < 0).any():
+                raise ValueError("negative a")
+            return pd.DataFrame({"Predictions": data["a"] * 1.0})
+    """)
+    cell = run(ip, "srv_boom = %drum_serve boom")
+    srv = ip.user_ns["srv_boom"]
+    # an assignment still shows where the server is (as gradio's launch() does)
+    assert cell.text.strip() == f"serving 'boom' at {srv.url} (pid {srv.pid}); stop it with %drum_serve --stop boom"
+    ip.user_ns["negative"] = pd.DataFrame({"a": [-1], "b": [1.0]})
+    cell = run(ip, "srv_boom.client.predict(negative)")
+    short_error(cell, "ServerError", "the server answered 500", "'score' hook failed", "ValueError: negative a")
+    assert cell.error.status == 500 and len(cell.text.strip().splitlines()) == 1, cell.text
+    assert run(ip, "srv_boom.stop()").error is None
+    cell = run(ip, "srv_boom.client.predict(negative)")
+    short_error(cell, "ServerUnavailable", f"the server at {srv.url} is not running", "hint: start it again")
+    assert cell.error.status == 503 and "urllib3" not in cell.text
+    # shown as the cell's result, the handle says it all: no extra line
+    cell = run(ip, "%drum_serve boom")
+    assert "serving 'boom'" not in cell.text and "<drumnb server 'boom'" in cell.text
+    run(ip, "%drum_serve --stop boom")
 
 
 # --- %drum_serve -------------------------------------------------------------------------------
@@ -426,10 +539,9 @@ def test_a_server_that_crashes_leaves_the_kernel_alive(ip):
             os._exit(7)
     """)
     srv = run(ip, "%drum_serve dies").result.result
-    import requests
-
-    with pytest.raises(requests.ConnectionError):
-        srv.client.predict(frame(1))
+    ip.user_ns.update(one_row=frame(1), srv_dies=srv)
+    short_error(run(ip, "srv_dies.client.predict(one_row)"), "ServerUnavailable",
+                "closed the connection without answering", "srv.logs()")
     deadline = time.time() + 10
     while srv.running and time.time() < deadline:
         time.sleep(0.05)

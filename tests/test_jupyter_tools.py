@@ -157,6 +157,8 @@ def test_dask_engine_gives_the_local_answer_keeps_ids_and_writes_files(ip, ex, d
     assert cell.error is None, cell.text
     assert "Dask dashboard: http://127.0.0.1:" in cell.text  # printed once, when the local cluster starts
     assert "scored on Dask" in cell.html and "2 worker(s)" in cell.html
+    assert "<th>row_id</th>" in cell.html  # the preview shows the --keep-columns too
+    assert f"predictions stored in on_dask ({len(data):,} rows)" in cell.text
     on_dask = ip.user_ns["on_dask"]
     assert list(on_dask["row_id"]) == list(range(len(data)))
     pd.testing.assert_frame_equal(on_dask.drop(columns="row_id").reset_index(drop=True),

@@ -119,7 +119,10 @@ class Client:
             raise ServerUnavailable(f"the server at {self.url} did not answer within {kwargs.get('timeout')} s",
                                     hint="it may still be busy: check srv.logs(), or pass a longer timeout "
                                          "to Client(url, timeout=...)") from None
-        except requests.ConnectionError:
+        except requests.ConnectionError as exc:
+            if "Failed to establish" not in str(exc) and "refused" not in str(exc):  # it took the request
+                raise ServerUnavailable(f"the server at {self.url} closed the connection without answering",
+                                        hint="it may have crashed: its log (srv.logs()) says why") from None
             raise ServerUnavailable(f"the server at {self.url} is not running",
                                     hint="start it again (srv.restart() or %drum_serve NAME); "
                                          "%drum_serve --list shows the running servers") from None

@@ -125,11 +125,29 @@ def monitoring_report(path: str, *, bucket: str | None = None, plot: bool = True
         names = json.loads(preds["class_names"].dropna().iloc[0])
         report.value_label = f"P({names[1]})" if len(names) == 2 else "top probability"
     if plot and (len(stats) or len(preds)):
-        report.png = _charts(stats, preds, freq, names, report.value_label)
+        report.png = _png(_figure(stats, preds, freq, names, report.value_label))
     return report
 
 
-def _charts(stats: Any, preds: Any, freq: str, names: list[str] | None, value_label: str) -> bytes:
+def chart_figure(path: str, *, bucket: str | None = None) -> Any:
+    """The charts of the store at ``path`` as a matplotlib ``Figure`` (what the report's PNG shows)."""
+    from ... import monitoring
+
+    report = monitoring_report(path, bucket=bucket, plot=False)
+    rec = monitoring.open(path)
+    names = None
+    if len(rec.predictions) and rec.predictions["class_names"].notna().any():
+        names = json.loads(rec.predictions["class_names"].dropna().iloc[0])
+    return _figure(rec.stats, rec.predictions, report.bucket, names, report.value_label)
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _figure(stats: Any, preds: Any, freq: str, names: list[str] | None, value_label: str) -> Any:
     import pandas as pd
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -166,9 +184,7 @@ def _charts(stats: Any, preds: Any, freq: str, names: list[str] | None, value_la
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     fig.tight_layout(pad=0.6)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return fig
 
 
 #: Chart resolution; with matplotlib's 10 pt ticks and 11 pt titles the labels read at 100% zoom.
