@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-import tarfile
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
@@ -25,8 +23,11 @@ from . import predictors
 from .core import contract
 from .core.contract import TRANSFORM, UNSTRUCTURED, ModelConfig
 from .core.errors import ArtifactError, ConfigurationError, DrumnbError, HookLoadError, InputError, UnsupportedError
-from .core.hooks import HOOK_LOADERS, Hooks, accepted_kwargs, call_hook, folder_imports, load_hooks
+from .core.hooks import (HOOK_FILE, HOOK_LOADERS, Hooks, ReloadResult, accepted_kwargs, call_hook, carry_globals,
+                         folder_imports, folder_state, load_fingerprint, load_hooks, reload_reason)
 from .core.metadata import ModelMetadata, read_metadata
+from .model_helpers import (UnstructuredResult, _is_sparse, _output_names, _rows, _unpack_archive,  # noqa: F401
+                            plain_data, takes_target, unnamed_binary_note)
 
 log = logging.getLogger("drumnb")
 
@@ -34,18 +35,10 @@ PathLike = "str | os.PathLike[str]"
 #: Rows per chunk when a built-in predictor scores a large frame (bounds memory, drives progress bars).
 CHUNK_ROWS = 200_000
 _LANG_FILES = {"custom.R": "R", "custom.r": "R", "custom.jl": "Julia"}
+#: The steps of a prediction whose times :meth:`Model.predict` records, in order (``Model.last_timings``).
+STEPS = ("read", "transform", "score", "post_process", "contract")
+_this_thread = threading.local()  # the timings of this thread's last prediction (a server reads them per request)
 
-
-def _unpack_archive(path: str) -> tempfile.TemporaryDirectory:
-    tmp = tempfile.TemporaryDirectory(prefix="drumnb-model-")
-    try:
-        with tarfile.open(path) as tar:
-            tar.extractall(tmp.name, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        tmp.cleanup()
-        raise ArtifactError(f"cannot unpack model archive {path}: {exc}",
-                            hint="make it with: tar -czf custom_model.tar.gz -C MODEL_DIR .") from None
-    return tmp
 
 
 class Model:
@@ -67,6 +60,10 @@ class Model:
         self.predictor: predictors.Predictor | None = None
         self.artifact: str | None = None
         self.load_seconds = 0.0
+        self.loads = 0            # full loads (load_model run) and hooks-only reloads, since this object was made
+        self.hook_reloads = 0
+        #: seconds per step of the last prediction (:data:`STEPS`; None where a step did not run)
+        self.last_timings: tuple[float | None, ...] | None = None
         #: Where this model's answer would differ from DRUM 1.18.1's (said once in the log; shown by validation
         #: and the notebook).
         self.compat_notes: list[str] = []
@@ -78,6 +75,7 @@ class Model:
     def _load(self) -> None:
         started = time.perf_counter()
         code_dir = self.code_dir
+        state, fingerprint = folder_state(code_dir), load_fingerprint(os.path.join(code_dir, HOOK_FILE))
         self._activate()
         for fname, lang in _LANG_FILES.items():
             if (os.path.isfile(os.path.join(code_dir, fname)) and fname not in HOOK_LOADERS
@@ -140,6 +138,8 @@ class Model:
                               if "score" in hooks else {})
         self.load_seconds = time.perf_counter() - started
         self.loaded_at = time.time()
+        self.loads += 1
+        self._state, self._fingerprint = state, fingerprint
 
     def _check_classes(self) -> None:
         """A classifier whose own classes are not the labels given fails now, not as a silent mislabel."""
@@ -183,10 +183,76 @@ class Model:
         return (t == UNSTRUCTURED and "score_unstructured" in hooks) or "chat" in hooks
 
     def reload(self) -> "Model":
-        """Re-read ``custom.py`` and re-load the model (after edits).  Returns self."""
-        with self._lock:
-            self._load()
+        """Re-read ``custom.py`` after edits, re-loading the model only when needed (:meth:`hot_reload`).
+        Returns self."""
+        self.hot_reload()
         return self
+
+    def hot_reload(self, *, full: bool = False) -> ReloadResult:
+        """Pick up edits of the folder: new hooks with the loaded model kept, unless loading itself changed.
+
+        The model is loaded again (``load_model``/``init`` run) when ``full``, when their source or what it
+        uses changed (:func:`~drumnb.core.hooks.load_fingerprint`), or when an artifact or another non-Python
+        file changed (mtime or size); else ``custom.py`` (and its helper modules) run as a new module whose
+        hooks replace the old ones.  Nothing changed: ``kind="none"``.  A failure raises and leaves the
+        previous hooks and model serving.
+        """
+        with self._lock:
+            started = time.perf_counter()
+            reason = self._reload_reason(full)
+            if reason is None and folder_state(self.code_dir)[0] == self._state[0]:
+                return ReloadResult("none", 0.0, "nothing changed", tuple(self.hooks.names))
+            if reason is None:
+                self._swap_hooks()
+            else:
+                self._load()
+            result = ReloadResult("hooks" if reason is None else "full", time.perf_counter() - started,
+                                  reason or "", tuple(self.hooks.names))
+        log.info("%s: %s", self.code_dir, result.message)
+        return result
+
+    def _reload_reason(self, full: bool) -> str | None:
+        """Why the model must load again, or None when new hooks are enough."""
+        if full:
+            return "asked"
+        if self.archive is not None or (self.hooks.path is None and self.hooks.names):
+            return "not a custom.py folder"  # an unpacked archive, or another language's hooks
+        reason = reload_reason(self.code_dir, self._state, self._fingerprint)
+        if reason is not None:
+            return reason
+        if self.model is None and self.predictor is None and not self._can_run_without_model(
+                load_hooks(self.code_dir)):
+            return "no model"
+        return None
+
+    def _swap_hooks(self) -> None:
+        """Run custom.py again as a new module and use its hooks with the model loaded before."""
+        state = folder_state(self.code_dir)
+        self._activate()
+        hooks = load_hooks(self.code_dir)  # a failure raises here: the previous hooks keep serving
+        carry_globals(self.hooks, hooks)
+        t = self.config.target_type
+        if (self.predictor is not None and not any(h in hooks for h in ("score", "chat")) and t != UNSTRUCTURED
+                and not (t == TRANSFORM and "transform" in hooks)):
+            self.predictor.check(self.model, self.config)
+        score_kwargs = (accepted_kwargs(hooks.functions["score"], self.config.hook_kwargs())
+                        if "score" in hooks else {})
+        previous, self.hooks = self.hooks, hooks
+        try:
+            self._check_classes()
+        except BaseException:
+            self.hooks = previous
+            raise
+        for warning in hooks.warnings:
+            log.warning(warning)
+        self._score_kwargs = score_kwargs
+        self._state = (state[0], self._state[1])
+        self.hook_reloads += 1
+
+    @property
+    def step_timings(self) -> tuple[float | None, ...] | None:
+        """Seconds per :data:`STEPS` of the last prediction made on this thread (None: none yet)."""
+        return getattr(_this_thread, "timings", None)
 
     # --- scoring ---------------------------------------------------------------------------
     def read(self, data: Any, *, format: str | None = None, content_type: str | None = None,
@@ -246,24 +312,31 @@ class Model:
         if t == UNSTRUCTURED:
             raise ConfigurationError("an unstructured model is scored with predict_unstructured, not predict")
         self._activate()
-        started = time.perf_counter()
+        clock = time.perf_counter  # the step times: a few clock reads and one tuple a call
+        started = clock()
         frame = self.read(data, format=format, content_type=content_type,
                           sparse_column_names=sparse_column_names)
+        t_read = clock()
         if isinstance(frame, pd.DataFrame) and len(frame) == 0:
             raise InputError("the input has no rows", hint="send at least one row of data")
         schema = self.metadata.type_schema  # model-metadata.yaml's typeSchema, checked on every call
         if schema is not None:
             schema.check_input(frame)
+        t_in = clock()
         received = frame
         if "transform" in self.hooks:
             args = (frame, self.model)
             if t == TRANSFORM and takes_target(self.hooks.functions["transform"]):
                 args += (self._read_target(y),)
             frame = call_hook(self.hooks, "transform", *args)
+        t_tr = clock()
         if t == TRANSFORM:
             out = self._transform_output(frame, progress)
+            t_out = clock()
             if schema is not None:
                 schema.check_output(out, input_data=received)
+            self.last_timings = _this_thread.timings = (
+                t_read - started, t_out - t_in, None, None, t_in - t_read + clock() - t_out)
             return out
         n_rows = _rows(frame)
         if "score" in self.hooks:
@@ -274,12 +347,16 @@ class Model:
         else:
             pred = self._builtin_predict(frame, progress)
             source = f"the {self.predictor.name} predictor"  # type: ignore[union-attr]
+        t_score = t_post = clock()
         if "post_process" in self.hooks:
             pred = call_hook(self.hooks, "post_process", pred, self.model)
             source = "the 'post_process' hook"
+            t_post = clock()
         pred = contract.check_predictions(pred, self.config, n_rows, source=source)
         if schema is not None:
             schema.check_output(pred, input_data=received)
+        self.last_timings = _this_thread.timings = (
+            t_read - started, t_tr - t_in if "transform" in self.hooks else None, t_score - t_tr, t_post - t_score if t_post is not t_score else None, t_in - t_read + clock() - t_post)
         if self.reporter is not None and self.monitor.record_predictions:
             self._record(frame, pred, time.perf_counter() - started)
         return pred
@@ -461,91 +538,6 @@ class Model:
             self._tmpdir = None
 
 
-@dataclass
-class UnstructuredResult:
-    """One unstructured call: the response, and what the hook saw and returned."""
-
-    decoded: Any      # core.unstructured.Decoded: data given to the hook, mimetype, charset, rule
-    encoded: Any      # core.unstructured.Encoded: body, content type, rule
-    returned: Any     # the hook's raw return value
-    kwargs: dict      # the keyword arguments the hook received
-    seconds: float
-
-    @property
-    def body(self) -> bytes:
-        return self.encoded.body
-
-    @property
-    def content_type(self) -> str:
-        return self.encoded.content_type
-
-    @property
-    def data(self) -> "str | bytes | None":
-        """The hook's data value (str or bytes), without the tuple's kwargs."""
-        return self.returned[0] if isinstance(self.returned, tuple) else self.returned
-
-
-def unnamed_binary_note(predictor: str) -> str:
-    """The one warning for binary probabilities that carry no class names."""
-    return (f"the {predictor} model's binary output carries no class names: drumnb reads it as the seed defines "
-            "(one value a row is the positive class's probability; two values are [negative, positive]) and "
-            "writes the columns [positive, negative] as DRUM does; DRUM 1.18.1 would assign these probabilities "
-            "the other way round for this model")
-
-
-def plain_data(obj: Any) -> Any:
-    """An OpenAI / pydantic object as plain JSON data, unset fields left out as DRUM answers (a page of
-    them as its ``data`` list).  The chat routes use it too."""
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json", exclude_unset=True)
-    data = getattr(obj, "data", None)
-    if isinstance(data, list) and not isinstance(obj, (dict, list)):
-        return {"data": data}
-    return obj
-
-
-def takes_target(fn: Callable[..., Any]) -> bool:
-    """Whether a transform hook takes a third positional argument (the target values)."""
-    import inspect
-
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return True
-    return len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 3
-
-
-def _is_sparse(obj: Any) -> bool:
-    from .core.codecs import is_sparse
-
-    return is_sparse(obj)
-
-
-def _output_names(model: Any, source: Any, width: int) -> list[str]:
-    """Column names of a transformer's array output: its own names, else the input's, else 0..n-1."""
-    try:
-        names = [str(n) for n in model.get_feature_names_out()]
-        if len(names) == width:
-            return names
-    except Exception:  # noqa: BLE001 - not every transformer knows its output names
-        pass
-    cols = [str(c) for c in getattr(source, "columns", [])]
-    return cols if len(cols) == width else [str(i) for i in range(width)]
-
-
-def _rows(frame: Any) -> int | None:
-    shape = getattr(frame, "shape", None)
-    if shape:
-        return int(shape[0])
-    try:
-        return len(frame)
-    except TypeError:
-        return None
-
-
 def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = None, *,
                positive_class_label: Any = None, negative_class_label: Any = None,
                class_labels: Sequence[Any] | None = None, class_labels_file: str | None = None,
@@ -596,4 +588,4 @@ def load_model(code_dir: "str | os.PathLike[str]", target_type: str | None = Non
         raise
 
 
-__all__ = ["Model", "load_model", "HookLoadError"]
+__all__ = ["Model", "ReloadResult", "STEPS", "load_model", "HookLoadError"]

@@ -18,9 +18,15 @@
 * A hook raising ``CustomHTTPError(message, status_code)`` while scoring
   reaches the front ends as that error (the server answers ``status_code``);
   raised while loading, it is a load failure.
+* Hooks-only reloads: :func:`load_fingerprint` is the source of what loading
+  runs (``init``, ``load_model``, a ``CustomTask`` class, and the module-level
+  functions, classes, assignments and imports they use); when an edit leaves
+  it unchanged, the runtime swaps in the new hooks and keeps the loaded model
+  (:func:`carry_globals` hands over the globals ``load_model``/``init`` set).
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
 import importlib.util
@@ -217,6 +223,145 @@ def call_hook(hooks: Hooks, name: str, *args: Any, required_result: bool = True,
         raise error(name, "returned None; this hook must return a value", file=hooks.path, line=line,
                     hint=f"make '{name}' return its result")
     return result
+
+
+# --- hooks-only reloads ---------------------------------------------------------------------------
+
+#: What loading runs: a change to these (or to what they use) needs the model loaded again.
+LOAD_HOOKS = ("init", "load_model")
+_TASK_CLASS = "CustomTask"
+
+
+def _top_level(tree: ast.Module) -> dict[str, list[ast.AST]]:
+    """Module-level name -> the statements that bind it (defs, classes, assignments, imports)."""
+    names: dict[str, list[ast.AST]] = {}
+    for node in tree.body:
+        bound: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound = [(a.asname or a.name).split(".")[0] for a in node.names]
+        for name in bound:
+            names.setdefault(name, []).append(node)
+    return names
+
+
+def load_fingerprint(path: str) -> dict[str, str] | None:
+    """What loading ``path`` runs, position-free, per root: ``init``, ``load_model`` and a ``CustomTask``
+    class, each with every module-level name it uses (followed to the end).  Two versions of a ``custom.py``
+    with equal fingerprints load the same model.  None when the file does not parse."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names = _top_level(tree)
+    out = {}
+    for root in (*LOAD_HOOKS, _TASK_CLASS):
+        if root not in names:
+            continue
+        todo, seen, parts = [root], set(), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for node in names[name]:
+                parts.add(ast.dump(node, include_attributes=False))
+                todo += [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names]
+        out[root] = "\n".join(sorted(parts))
+    return out
+
+
+#: Files of a model folder that are neither hooks nor artifacts (a change to them reloads nothing).
+_NOTES = (".md", ".rst", ".ipynb", ".log", ".tmp", ".swp", "~")
+
+
+def folder_state(code_dir: str) -> tuple[tuple, tuple]:
+    """``(python files, other files)`` of ``code_dir``'s top level as ``(name, mtime_ns, size)``: what a
+    hooks reload re-reads, and what (artifacts, metadata) needs the model loaded again when it changes.
+    Hidden files, ``__pycache__``, backups (``custom.py.bak-*``) and notes are left out."""
+    code, other = [], []
+    try:
+        entries = sorted(os.scandir(code_dir), key=lambda e: e.name)
+    except OSError:
+        return (), ()
+    for entry in entries:
+        name = entry.name
+        if name.startswith((".", "__pycache__")) or ".bak-" in name or name.endswith(_NOTES):
+            continue
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        (code if name.endswith(".py") else other).append((name, st.st_mtime_ns, st.st_size))
+    return tuple(code), tuple(other)
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What :meth:`Model.hot_reload` did: ``kind`` is ``"hooks"`` (new hooks, the loaded model kept),
+    ``"full"`` (the model loaded again; ``reason`` says why) or ``"none"`` (nothing changed)."""
+
+    kind: str
+    seconds: float
+    reason: str = ""
+    hooks: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        ms = f"{self.seconds * 1000:.0f} ms"
+        if self.kind == "hooks":
+            return f"hooks reloaded in {ms}"
+        if self.kind == "full":
+            return f"model reloaded ({self.reason}) in {ms}"
+        return "nothing changed"
+
+
+
+def reload_reason(code_dir: str, state: tuple[tuple, tuple], fingerprint: dict[str, str] | None) -> str | None:
+    """Why ``code_dir`` must load again since ``state`` / ``fingerprint`` were taken (``"model.pkl changed"``,
+    ``"load_model changed"``), or None when new hooks are enough (also when custom.py does not parse: loading
+    its hooks then says where)."""
+    changed = sorted({f[0] for f in set(folder_state(code_dir)[1]) ^ set(state[1])})
+    if changed:
+        return f"{', '.join(changed)} changed"
+    new = load_fingerprint(os.path.join(code_dir, HOOK_FILE))
+    if new is None:
+        return None
+    old = fingerprint or {}
+    changed = sorted(k for k in set(new) | set(old) if new.get(k) != old.get(k))
+    return f"{'/'.join(changed)} changed" if changed else None
+
+
+def declared_globals(path: str) -> set[str]:
+    """Names that ``init`` / ``load_model`` in ``path`` declare ``global``: the module state loading makes."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    out: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in LOAD_HOOKS:
+            out.update(n for g in ast.walk(node) if isinstance(g, ast.Global) for n in g.names)
+    return out
+
+
+def carry_globals(old: Hooks, new: Hooks) -> list[str]:
+    """Copy the module state the old hooks' loading made (the names ``init`` / ``load_model`` declare
+    ``global``) into the new hooks' module, which did not run them; returns the names copied."""
+    if old.module is None or new.module is None or new.path is None:
+        return []
+    carried = []
+    for name in sorted(declared_globals(new.path)):
+        if name in vars(old.module):
+            setattr(new.module, name, vars(old.module)[name])
+            carried.append(name)
+    return carried
 
 
 # --- the datarobot_drum package, as hooks see it ----------------------------------------------

@@ -227,14 +227,18 @@ class DrumMagics(Magics):
             reloaded = [m for m in WORKSPACE.cached_models(written.code_dir)]
             problems = WORKSPACE.reload(written.code_dir)
             if reloaded and not problems:
-                lines.append(f"reloaded the model in this kernel ({len(reloaded)} cached)"
-                             if len(reloaded) > 1 else "reloaded the model in this kernel")
+                note = WORKSPACE.reload_note(written.code_dir)  # "hooks reloaded in 4 ms"
+                lines.append((f"reloaded the model in this kernel ({len(reloaded)} cached)"
+                              if len(reloaded) > 1 else "reloaded the model in this kernel")
+                             + (f": {note}" if note else ""))
             lines += [f"the model did not reload: {p}" for p in problems]
             from . import launcher
 
             for server_name, url, answer in launcher.reload_folder(written.code_dir):
                 if answer.get("ok"):
-                    lines.append(f"reloaded server {server_name!r} ({url})")
+                    how = answer.get("message")
+                    lines.append(f"reloaded server {server_name!r} ({url})"
+                                 + (f": {how}" if how and how.startswith(("hooks", "model")) else ""))
                 else:
                     lines.append(f"server {server_name!r} ({url}) kept its previous hooks: "
                                  + serving.reload_message(answer, maps))
@@ -281,6 +285,9 @@ class DrumMagics(Magics):
                     model = overlay.load(args.target_type, **kwargs)
                 else:
                     model = WORKSPACE.model(folder, args.target_type, **kwargs)
+                    note = WORKSPACE.reload_note(folder)  # custom.py changed since the last call
+                    if note and not args.quiet:
+                        print(f"{name}: {note}")
                 if args.engine == "dask":
                     result = score_on_dask(model, overlay.tmp if overlay else folder, data, args, name=name,
                                            load_kwargs=kwargs)

@@ -8,9 +8,13 @@
   holds a hash of the text: a file without a marker, or edited since drumnb
   wrote it, is someone's work and is never replaced without ``--force``
   (and then it is backed up first).
-* Loaded models are cached per folder and label arguments and re-loaded when
-  ``custom.py`` changes (by a cell or any editor): every widget and magic that
-  asks the workspace for a model gets the current hooks.
+* Loaded models are cached per folder and label arguments.  A file watcher
+  (:mod:`drumnb.watch`) per cached folder reloads them when files change (by a
+  cell or any editor): new hooks with the loaded model kept, unless loading
+  changed (:meth:`drumnb.model.Model.hot_reload`).  Every widget and magic that
+  asks the workspace for a model gets the current hooks, and
+  :meth:`Workspace.reload_note` the one line saying what happened ("hooks
+  reloaded in 4 ms"; a failing edit keeps the previous hooks and says why).
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import watch
+from ..core.hooks import folder_state
 from . import errors
 from .hookcheck import Report, check_source
 
@@ -93,6 +99,8 @@ class Workspace:
         self.folders: dict[str, str] = {}          # name -> code dir (absolute)
         self._cache: dict[tuple, _Cached] = {}
         self._lock = threading.RLock()
+        self._watchers: dict[str, watch.FolderWatcher] = {}
+        self._notes: dict[str, str] = {}   # folder -> what its last reload did (one line), until read
 
     # --- names and folders ----------------------------------------------------------------------
     @property
@@ -215,56 +223,82 @@ class Workspace:
     # --- loaded models --------------------------------------------------------------------------
     @staticmethod
     def _signature(folder: str) -> tuple:
-        """What, when it changes, means the model must be re-loaded: custom.py's and the folder's mtimes."""
-        sig = []
-        for path in (os.path.join(folder, HOOK_FILE), folder):
-            try:
-                st = os.stat(path)
-                sig.append((st.st_mtime_ns, st.st_size))
-            except OSError:
-                sig.append(None)
-        return tuple(sig)
+        """What, when it changes, means the model must be re-read: the folder's files (name, mtime, size)."""
+        return folder_state(folder)
 
     def model(self, folder: str, target_type: str | None = None, **load_kwargs: Any) -> Any:
-        """The loaded model for ``folder`` (cached; re-loaded when its files changed)."""
+        """The loaded model for ``folder`` (cached; its hooks reloaded when its files changed)."""
         from ..model import load_model
 
         key = (folder, target_type, _freeze(load_kwargs))
         with self._lock:
             cached = self._cache.get(key)
-            sig = self._signature(folder)
-            if cached is not None and cached.signature == sig:
-                return cached.model
             if cached is not None:
-                cached.model.reload()
-                cached.signature, cached.loaded = sig, time.time()
+                self._refresh(folder, cached)
                 return cached.model
+            sig = self._signature(folder)
             model = load_model(folder, target_type, **load_kwargs)
             self._cache[key] = _Cached(model, sig, time.time())
-            return model
+        self._watch(folder)
+        return model
+
+    def _refresh(self, folder: str, cached: _Cached) -> str | None:
+        """Reload ``cached`` if its folder changed; a failure keeps the previous hooks (and returns why)."""
+        sig = self._signature(folder)
+        if cached.signature == sig:
+            return None
+        cached.signature = sig  # a failing edit is reported once, not at every call
+        try:
+            result = cached.model.hot_reload()
+        except Exception as exc:  # noqa: BLE001 - the previous hooks keep serving; said in one line
+            problem = errors.from_exception(exc, self.cell_maps_for(folder)).message
+            self._notes[folder] = f"{HOOK_FILE} did not reload, the previous hooks are used: {problem.splitlines()[0]}"
+            return problem
+        cached.loaded = time.time()
+        if result.kind != "none":
+            self._notes[folder] = result.message
+        return None
+
+    def _watch(self, folder: str) -> None:
+        """Reload ``folder``'s cached models from a watcher thread when its files change."""
+        if folder in self._watchers or not os.path.isdir(folder) or not watch.available():
+            return
+        self._watchers[folder] = watch.FolderWatcher(folder, lambda _names: self._changed(folder),
+                                                     name="drumnb-kernel-watch").start()
+
+    def _changed(self, folder: str) -> None:
+        with self._lock:
+            for key, cached in list(self._cache.items()):
+                if key[0] == folder:
+                    self._refresh(folder, cached)
+
+    def reload_note(self, folder: str) -> str | None:
+        """What the last reload of ``folder`` did ("hooks reloaded in 4 ms"), once; None if nothing new."""
+        with self._lock:
+            return self._notes.pop(folder, None)
 
     def cached_models(self, folder: str | None = None) -> list[Any]:
         return [c.model for k, c in self._cache.items() if folder is None or k[0] == folder]
 
     def reload(self, folder: str) -> list[str]:
-        """Re-load every cached model of ``folder`` now; returns problems (one line each)."""
+        """Reload every cached model of ``folder`` now; returns problems (one line each; the previous hooks
+        are kept).  :meth:`reload_note` then says what was done."""
         problems = []
         with self._lock:
             for key, cached in list(self._cache.items()):
-                if key[0] != folder:
-                    continue
-                try:
-                    cached.model.reload()
-                    cached.signature, cached.loaded = self._signature(folder), time.time()
-                except Exception as exc:  # noqa: BLE001 - reported in the cell, the old model is dropped
-                    del self._cache[key]
-                    problems.append(errors.from_exception(exc, self.cell_maps_for(folder)).message)
+                if key[0] == folder:
+                    problem = self._refresh(folder, cached)
+                    if problem:
+                        problems.append(problem)
+                        self._notes.pop(folder, None)
         return problems
 
     def forget(self, folder: str | None = None) -> None:
         with self._lock:
             for key in [k for k in self._cache if folder is None or k[0] == folder]:
                 del self._cache[key]
+            for path in [f for f in self._watchers if folder is None or f == folder]:
+                self._watchers.pop(path).stop()
 
 
 def _freeze(value: Any) -> Any:

@@ -10,10 +10,18 @@ trailing slash; unknown routes and methods answer JSON 404 / 405.
 
     app = create_app(load_model("my_model/"))          # or a loader callable
     app = create_app(loader, with_error_server=True)  # a failed load answers 513
+
+Every prediction answers a ``Server-Timing`` header (milliseconds per step: read, transform, score,
+post_process, contract, serialize; only the steps that ran), and ``/stats/`` adds the steps up.  With
+``keep_requests=N`` the last N prediction requests are kept (:class:`~drumnb.server.stats.RequestLog`):
+``GET <prefix>/_drumnb/requests/`` lists them, ``POST <prefix>/_drumnb/requests/<id>/replay/`` sends one
+again.  With ``reload=True`` a watcher re-reads the hooks when the folder changes
+(:meth:`ModelServer.reload`: the artifact is loaded again only when loading changed).
 """
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import time
@@ -21,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from .._version import __version__
@@ -31,6 +39,7 @@ from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
 from . import delegates, payloads
 from .calls import PER_REQUEST_HOOKS, THREAD_SAFE_PREDICTORS, ModelCalls, needs_serializing  # noqa: F401 (re-exported)
 from .metrics import Metrics
+from .stats import SERVER_TIMING, RequestLog, StepStats, parse_server_timing, server_timing
 from .options import DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 
 log = logging.getLogger("drumnb.server")
@@ -65,12 +74,19 @@ ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 CHAT_ENDPOINTS = tuple(f"{BLUEPRINT}.{name}" for name in ("chat", "get_supported_llm_models"))
 #: Endpoints whose JSON answer ends without a newline (DRUM's prediction bodies); every other JSON body ends with one.
 PREDICTION_ENDPOINTS = (f"{BLUEPRINT}.predict",)
+#: Endpoints whose requests the request log keeps (and can replay).
+SCORING_ENDPOINTS = tuple(f"{BLUEPRINT}.{name}" for name in ("predict", "transform", "predict_unstructured"))
+#: drumnb's own routes (not DRUM's), under URL_PREFIX: the kept requests and their replay.
+REQUESTS_PATH = "/_drumnb/requests/"
+#: Requests kept when reloading is on and nobody said how many (``keep_requests``).
+DEFAULT_KEPT_REQUESTS = 50
+REPLAY_HEADER = "X-Drumnb-Replay-Of"
 class ModelServer:
     """The state behind one app: the model (or its load error), its call queue, metrics."""
 
     def __init__(self, model: Any, error: DrumnbError | None, *, url_prefix: str, server_name: str,
                  multiprocess: bool, process_root: int | None, serialize: "bool | str",
-                 request_timeout: float | None = None, threads: int = 4):
+                 request_timeout: float | None = None, threads: int = 4, keep_requests: int = 0):
         self.model = model
         self.error = error
         self.url_prefix = url_prefix
@@ -79,8 +95,14 @@ class ModelServer:
         self.call = ModelCalls(needs_serializing(model) if serialize == "auto" else bool(serialize),
                                timeout=request_timeout, threads=threads)
         self.metrics = Metrics(multiprocess=multiprocess)
+        self.steps = StepStats(self.metrics.registry)
+        self.requests = RequestLog(keep_requests) if keep_requests else None
         self._openapi: bytes | None = None
         self.limits = codecs.Limits()
+        self.threads = threads
+        self.app: Flask | None = None
+        self.watcher: Any = None
+        self.last_reload: Any = None   # the last ReloadResult (or the error that kept the previous hooks)
 
     # --- helpers -------------------------------------------------------------------------------
     def loaded(self) -> Any:
@@ -118,6 +140,7 @@ class ModelServer:
         body["time_info"] = {"run_predictor_total": timing["run_predictor_total"]}
         body["predictions"] = timing["count"]
         body["model_loaded"] = self.error is None
+        body["steps"] = self.steps.summary(self.metrics._collect())
         return self.json(body)
 
     def capabilities(self) -> Response:
@@ -153,10 +176,24 @@ class ModelServer:
     # --- scoring -------------------------------------------------------------------------------
     def _score(self, model: Any, payload: payloads.Payload, **extra: Any) -> Any:
         started = time.perf_counter()
-        result = self.call(self._limited, model.predict, payload.data, format=payload.format,
-                           content_type=payload.content_type, sparse_column_names=payload.sparse_columns, **extra)
+        g.drumnb_payload = payload
+        result, g.drumnb_steps = self.call(self._timed_predict, model, payload, extra)
         self.metrics.observe_predict(time.perf_counter() - started, _rows(result))
         return result
+
+    def _timed_predict(self, model: Any, payload: payloads.Payload, extra: dict[str, Any]) -> tuple[Any, Any]:
+        """On the model thread: the prediction and its step times (that thread's, so never another call's)."""
+        with codecs.limits(self.limits):
+            result = model.predict(payload.data, format=payload.format, content_type=payload.content_type,
+                                   sparse_column_names=payload.sparse_columns, **extra)
+        return result, getattr(model, "step_timings", None)
+
+    def timed(self, response: Response, steps: Any, serialize_started: float) -> Response:
+        """``response`` with its ``Server-Timing`` header; the steps are added to ``/stats/``."""
+        serialize = time.perf_counter() - serialize_started
+        response.headers[SERVER_TIMING] = server_timing(steps, serialize)
+        self.steps.observe(steps, serialize)
+        return response
 
     def predict(self) -> Response:
         model = self.loaded()
@@ -169,12 +206,15 @@ class ModelServer:
                              hint=f"POST the data to {self.url_prefix}/predictUnstructured/")
         accept = payloads.negotiate(request.headers.get("Accept"), request.accept_mimetypes)
         result = self._score(model, payloads.read_payload(request))
+        started = time.perf_counter()
         if accept == payloads.JSON:
             labels = model.config.labels
             columns = list(result.columns[:len(labels)]) if labels else list(result.columns[:1])
             body = payloads.predictions_json(result, columns, labels is not None)
-            return Response(payloads.dumps(body), 200, mimetype=payloads.JSON)  # no newline, as DRUM's
-        return Response(payloads.encode_frame(result, accept), 200, mimetype=accept)
+            response = Response(payloads.dumps(body), 200, mimetype=payloads.JSON)  # no newline, as DRUM's
+        else:
+            response = Response(payloads.encode_frame(result, accept), 200, mimetype=accept)
+        return self.timed(response, g.drumnb_steps, started)
 
     def transform(self) -> Response:
         model = self.loaded()
@@ -189,10 +229,11 @@ class ModelServer:
             y = self._limited(codecs.read_frame, y_payload.data, format=y_payload.format,
                               content_type=y_payload.content_type)
         result = self._score(model, payload, y=y_payload.data if y is not None else None)  # transform(X, model, y)
-        return self.json(payloads.transform_json(result, y))
+        started = time.perf_counter()
+        return self.timed(self.json(payloads.transform_json(result, y)), g.drumnb_steps, started)
 
     def unstructured(self) -> Response:
-        return delegates.unstructured(self.loaded(), request, self.call)
+        return delegates.unstructured(self.loaded(), request, self.call, self.timed)
 
     def chat(self) -> Response:
         return delegates.chat(self.loaded(), request, self.call)
@@ -208,6 +249,9 @@ class ModelServer:
     # --- per request ---------------------------------------------------------------------------
     def before(self) -> None:
         g.drumnb_started = time.perf_counter()
+        replay_of = request.headers.get(REPLAY_HEADER, "")
+        if self.requests is not None and replay_of.isdigit():
+            g.drumnb_replay_of = int(replay_of)
         payloads.bound_body(request.environ, request.max_content_length)  # chunked bodies: 413 over the limit
 
     @staticmethod
@@ -226,7 +270,99 @@ class ModelServer:
         if started is not None:
             self.metrics.observe_request(_route(), request.method, response.status_code,
                                          time.perf_counter() - started)
+            if self.requests is not None and request.endpoint in SCORING_ENDPOINTS:
+                self._keep(response, time.perf_counter() - started)
         return response
+
+    # --- the kept requests, and reloads ----------------------------------------------------------
+    def _keep(self, response: Response, seconds: float) -> None:
+        payload = g.get("drumnb_payload")
+        body = payload.data if payload is not None else g.get("drumnb_body")
+        content_type = (payload.content_type if payload is not None else None) or request.content_type
+        multipart = request.mimetype == "multipart/form-data"
+        output = None if response.is_streamed else response.get_data()
+        self.requests.add(path=request.path, method=request.method, status=response.status_code, seconds=seconds,
+                          body=body, content_type=content_type, multipart=multipart, output=output,
+                          output_type=response.content_type,
+                          steps=parse_server_timing(response.headers.get(SERVER_TIMING, "")),
+                          replay_of=g.get("drumnb_replay_of"))
+
+    def kept_requests(self) -> Response:
+        return self.json({"capacity": self.requests.size, "requests": self.requests.entries()})
+
+    def replay(self, request_id: int) -> Response:
+        """Send a kept request again, through the whole app; answers the new request's entry."""
+        _same_origin()
+        entry = self.requests.get(request_id)
+        if entry is None:
+            raise ConfigurationError(f"no kept request {request_id}", status=404,
+                                     hint=f"GET {self.url_prefix}{REQUESTS_PATH} lists the kept requests")
+        if entry["_body"] is None:
+            raise ConfigurationError(f"request {request_id} was larger than the replay limit; only its head was kept",
+                                     status=409, hint="send it again from the client")
+        client = current_app.test_client()
+        headers = {REPLAY_HEADER: str(request_id)}
+        kind = entry["input"]["content_type"]
+        with current_app.app_context():  # a context of its own: the replayed request's g is not this one's
+            if entry["input"]["multipart"]:
+                answer = client.post(entry["path"], headers=headers,
+                                     data={"X": (io.BytesIO(entry["_body"]), "X", kind or "text/csv")})
+            else:
+                answer = client.post(entry["path"], headers=headers, data=entry["_body"], content_type=kind or "text/csv")
+        latest = next((e for e in self.requests.entries() if e.get("replay_of") == request_id), None)
+        timing = answer.headers.get(SERVER_TIMING, "")
+        return self.json({"replay_of": request_id, "status": answer.status_code, "entry": latest,
+                          "timings": parse_server_timing(timing),
+                          "output": {"head": answer.get_data()[:1024].decode("utf-8", "replace"),
+                                     "content_type": answer.content_type}})
+
+    def reload(self, *, full: bool = False) -> Any:
+        """Pick up edits of the model folder (:meth:`drumnb.model.Model.hot_reload`) on the model thread, so
+        that no prediction sees half of it; then re-decide how calls run and whether the fast path applies.
+        Raises the load error; the previous hooks and model keep serving."""
+        model = self.loaded()
+        try:
+            result = self.call(model.hot_reload, full=full)
+        except Exception as exc:
+            self.last_reload = exc
+            raise
+        if result.kind == "none":
+            return self.last_reload if self.last_reload is not None and not isinstance(
+                self.last_reload, Exception) else result
+        self.last_reload = result
+        self._openapi = None
+        serialize = needs_serializing(model)
+        if serialize != self.call.serialize:
+            old, self.call = self.call, ModelCalls(serialize, timeout=self.call.timeout, threads=self.threads)
+            old.close()
+        if self.app is not None:
+            from .fastpath import FastPredict, install
+
+            if isinstance(self.app.wsgi_app, FastPredict):
+                self.app.wsgi_app = self.app.wsgi_app.app
+            install(self.app, self)
+        return result
+
+    def watch(self) -> Any:
+        """Reload (:meth:`reload`) whenever the model folder changes; returns the started watcher."""
+        from ..watch import FolderWatcher
+
+        folder = getattr(self.model, "code_dir", None)
+        if folder is None or self.watcher is not None:
+            return self.watcher
+        self.watcher = FolderWatcher(folder, self._changed, name="drumnb-reload").start()
+        return self.watcher
+
+    def _changed(self, names: set[str]) -> None:
+        try:
+            result = self.reload()
+        except Exception as exc:  # noqa: BLE001 - one line in the log; the previous hooks keep serving
+            message = exc.render() if isinstance(exc, DrumnbError) else f"{type(exc).__name__}: {exc}"
+            log.warning("%s changed; the previous hooks keep serving: %s", ", ".join(sorted(names)),
+                        message.splitlines()[0] if message else "")
+            return
+        if result.kind != "none":
+            log.warning("%s changed: %s", ", ".join(sorted(names)), result.message)
 
     def handle_error(self, exc: Exception) -> Any:
         """The one place errors become HTTP answers."""
@@ -252,6 +388,16 @@ class ModelServer:
         response = self.json(body, status)
         response.headers.update(headers)
         return response
+
+
+def _same_origin() -> None:
+    """Refuse a browser's cross-site request (403): drumnb's own POST routes act on the server."""
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("Origin")
+    if (origin and urlsplit(origin).netloc != request.host) or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        raise ConfigurationError("cross-origin requests may not use this route", status=403,
+                                 hint="call it from the notebook or with curl, not from another web page")
 
 
 def _route() -> str:
@@ -312,7 +458,8 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
                server_name: str = "flask", multiprocess: bool = False, process_root: int | None = None,
                serialize: "bool | str" = "auto", extensions: bool = True,
                max_columns: int | None = DEFAULT_MAX_COLUMNS, max_cells: int | None = None,
-               request_timeout: float | None = None, threads: int = 4) -> Flask:
+               request_timeout: float | None = None, threads: int = 4, keep_requests: int | None = None,
+               reload: bool = False) -> Flask:
     """A Flask app serving one model under DRUM's routes.
 
     ``model_or_loader``: a loaded :class:`~drumnb.model.Model`, or a
@@ -326,7 +473,10 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
     not be thread-safe); ``"auto"`` does so unless the model is a built-in
     thread-safe predictor without per-request hooks (:mod:`drumnb.server.calls`); every model call is
     bounded by ``request_timeout`` seconds (504 past it) and unserialized calls run on ``threads`` model
-    threads.  ``multiprocess``/``process_root`` are set by the gunicorn
+    threads.  ``keep_requests``: how many prediction requests to keep for the request log and replay
+    (default: :data:`DEFAULT_KEPT_REQUESTS` with ``reload``, else none: a production server keeps no
+    inputs).  ``reload``: watch the folder and reload its hooks on edits (:meth:`ModelServer.watch`).
+    ``multiprocess``/``process_root`` are set by the gunicorn
     runner so that ``/stats/`` and ``/metrics`` cover every worker.  A
     ``custom_flask.py`` in the model folder may then extend the app.
     """
@@ -338,7 +488,10 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
     app.url_map.strict_slashes = False
     server = ModelServer(model, error, url_prefix=prefix, server_name=server_name, multiprocess=multiprocess,
                          process_root=process_root, serialize=serialize,
-                         request_timeout=request_timeout, threads=threads)
+                         request_timeout=request_timeout, threads=threads,
+                         keep_requests=(DEFAULT_KEPT_REQUESTS if reload else 0) if keep_requests is None
+                         else keep_requests)
+    server.app = app
     server.limits = codecs.Limits(max_columns, max_request_size if max_cells is None else max_cells,
                                   {"max_columns": "--max-columns", "max_cells": "--max-cells"})
     app.extensions["drumnb"] = server
@@ -352,6 +505,10 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
             routes.add_url_rule(prefix + path, endpoint, views[endpoint], methods=list(methods),
                                 strict_slashes=False)
     app.register_blueprint(routes)
+    if server.requests is not None:
+        app.add_url_rule(prefix + REQUESTS_PATH, "drumnb_requests", server.kept_requests, methods=["GET"])
+        app.add_url_rule(prefix + REQUESTS_PATH + "<int:request_id>/replay/", "drumnb_replay", server.replay,
+                         methods=["POST"])
     app.before_request(server.before)
     app.after_request(server.after)
     app.register_error_handler(Exception, server.handle_error)
@@ -369,4 +526,6 @@ def create_app(model_or_loader: Any | Callable[[], Any], *, url_prefix: str | No
     from .fastpath import install
 
     install(app, server)  # small numeric CSV predictions answered before Flask, byte for byte the same
+    if reload and error is None:
+        server.watch()
     return app

@@ -61,6 +61,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _keep(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of requests >= 0, got {text!r}")
+    return int(text)
+
+
 def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], None],
              common_flags: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``server`` and ``env`` to the CLI."""
@@ -87,6 +93,13 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                    help="most rows x columns a payload may declare (Matrix Market, Parquet, Arrow; for sparse "
                         "payloads its rows and stored entries); more: 413 before parsing (default: the "
                         "--max-request-size in bytes)")
+    g.add_argument("--reload", action="store_true",
+                   help="watch --code-dir and reload on edits: a changed custom.py swaps in its hooks without "
+                        "loading the artifact again (which happens only when load_model/init or an artifact "
+                        "changed); each worker reloads itself; keeps the last requests for replay")
+    g.add_argument("--keep-requests", type=_keep, default=None, metavar="N",
+                   help="keep the last N prediction requests (inputs truncated) at URL_PREFIX/_drumnb/requests/, "
+                        "where they can be replayed (default: 50 with --reload, else 0: inputs are not kept)")
     g.add_argument("--threads", type=_workers, default=4,
                    help="requests each worker runs at once (default: 4; calls into a model with hooks still run "
                         "one at a time)")
@@ -145,7 +158,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         code_dir=load_kwargs.pop("code_dir"), target_type=load_kwargs.pop("target_type"), load_kwargs=load_kwargs,
         host=host, port=port, url_prefix=normalize_prefix(url_prefix), with_error_server=args.with_error_server,
         max_request_size=args.max_request_size, max_columns=args.max_columns, max_cells=args.max_cells,
-        workers=workers, threads=args.threads, logging_level=level, **runtime)
+        workers=workers, threads=args.threads, logging_level=level, reload=args.reload,
+        keep_requests=args.keep_requests, **runtime)
 
 
 def cmd_server(args: argparse.Namespace) -> int:

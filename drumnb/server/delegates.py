@@ -6,11 +6,12 @@ HTTP answer.  A model object without those methods gets a JSON 501.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Response
+from flask import Response, g
 
 #: The key DataRobot joins a chat answer to its request by: sent back as given, or made up.
 ASSOCIATION_ID = "datarobot_association_id"
@@ -28,16 +29,25 @@ def _missing(model: Any, method: str, what: str) -> None:
         raise UnsupportedError(_LATER.format(what=what), hint="serve a folder loaded by drumnb.load_model")
 
 
-def unstructured(model: Any, request: Any, call: Callable[..., Any]) -> Response:
-    """``/predictUnstructured/``: the raw body and its headers to ``model.predict_unstructured``."""
+def unstructured(model: Any, request: Any, call: Callable[..., Any],
+                 timed: Callable[..., Response] | None = None) -> Response:
+    """``/predictUnstructured/``: the raw body and its headers to ``model.predict_unstructured``;
+    ``timed(response, steps, started)`` adds the ``Server-Timing`` header (the hook's time is ``score``)."""
     if model.target_type != TargetType.UNSTRUCTURED:
         raise ConfigurationError(f"this is a {model.target_type} model; /predictUnstructured/ serves "
                                  "unstructured models", hint="POST the data to /predict/ instead",
                                  status=422)  # DRUM's status for a route of another target type
     _missing(model, "predict_unstructured", "unstructured scoring")
-    result = call(model.predict_unstructured, request.get_data(cache=False), content_type=request.content_type,
+    body = request.get_data(cache=False)
+    g.drumnb_body = body  # the request log keeps it (when the server keeps requests)
+    result = call(model.predict_unstructured, body, content_type=request.content_type,
                   query=request.query_string.decode("utf-8", "replace"), headers=dict(request.headers))
-    return unstructured_response(result)
+    started = time.perf_counter()
+    response = unstructured_response(result)
+    if timed is None:
+        return response
+    seconds = getattr(result, "seconds", None)
+    return timed(response, (None, None, seconds) if seconds is not None else None, started)
 
 
 def unstructured_response(result: Any) -> Response:

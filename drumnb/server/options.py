@@ -187,6 +187,8 @@ class ServerOptions:
     worker_connections: int = 1000
     backlog: int = 2048
     target_type: str | None = None
+    reload: bool = False  # watch the folder; reload the hooks on edits (the artifact only when loading changed)
+    keep_requests: int | None = None  # prediction requests kept for replay (None: 50 with reload, else 0)
     #: the other keyword arguments of :func:`drumnb.model.load_model` (labels, runtime parameters, monitor)
     load_kwargs: dict = field(default_factory=dict)
 
@@ -200,7 +202,7 @@ class ServerOptions:
         return {"url_prefix": self.url_prefix, "with_error_server": self.with_error_server,
                 "max_request_size": self.max_request_size, "max_columns": self.max_columns,
                 "max_cells": self.max_cells, "request_timeout": self.request_timeout or None,
-                "threads": self.threads}
+                "threads": self.threads, "reload": self.reload, "keep_requests": self.keep_requests}
 
     def loader(self) -> "ModelLoader":
         """A callable that loads the model (called in each worker under gunicorn)."""

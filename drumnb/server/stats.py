@@ -3,13 +3,19 @@
 Keys follow DRUM: ``drum_info`` (one ``{cmdline, cpu_percent, mem, pid}`` per
 process; secret values in the command lines are redacted, see :func:`redact`), ``mem_info`` (``avail, container_limit, container_max_used,
 container_used, drum_rss, free, total``, in MB) and ``time_info`` (filled in
-by the app from :meth:`Metrics.timing`).  Under gunicorn the processes are
+by the app from :meth:`Metrics.timing`).  drumnb adds ``steps``: time per step of a prediction
+(:class:`StepStats`, the same steps as the ``Server-Timing`` header), and keeps the last requests
+(:class:`RequestLog`) when asked to.  Under gunicorn the processes are
 the master and all its workers, whichever worker answers.
 """
 from __future__ import annotations
 
+import collections
+import itertools
 import os
 import re
+import threading
+import time
 from typing import Any
 
 import psutil
@@ -142,3 +148,118 @@ def memory_stats(root_pid: int | None = None, per_pid_predictions: dict[int, int
     mem_info = {"avail": round(vm.available / MB, 1), **container_memory(), "drum_rss": round(rss / MB, 1),
                 "free": round(vm.free / MB, 1), "total": round(vm.total / MB, 1)}
     return {"drum_info": info, "mem_info": dict(sorted(mem_info.items()))}
+
+
+# --- the steps of a prediction: Server-Timing, /stats/, the last requests ---------------------------
+
+#: Server-Timing names, in order: the model's steps (:data:`drumnb.model.STEPS`), then the answer's encoding.
+TIMED_STEPS = ("read", "transform", "score", "post_process", "contract", "serialize")
+SERVER_TIMING = "Server-Timing"
+
+
+def server_timing(steps: "tuple[float | None, ...] | None", serialize: float | None) -> str:
+    """The ``Server-Timing`` value: ``read;dur=0.412, score;dur=0.611, serialize;dur=0.090`` (milliseconds,
+    three decimals, only the steps that ran).  ``steps`` are seconds in the order of :data:`TIMED_STEPS`."""
+    parts = [f"{name};dur={sec * 1000:.3f}" for name, sec in zip(TIMED_STEPS, steps or ()) if sec is not None]
+    if serialize is not None:
+        parts.append(f"serialize;dur={serialize * 1000:.3f}")
+    return ", ".join(parts)
+
+
+def parse_server_timing(value: str) -> dict[str, float]:
+    """``Server-Timing`` back into ``{step: milliseconds}`` (clients, panels and tests read it)."""
+    out: dict[str, float] = {}
+    for part in (value or "").split(","):
+        name, _, rest = part.strip().partition(";")
+        for param in rest.split(";"):
+            key, _, number = param.strip().partition("=")
+            if key == "dur" and name:
+                try:
+                    out[name] = float(number)
+                except ValueError:
+                    pass
+    return out
+
+
+class StepStats:
+    """Seconds per step over every prediction, on the app's Prometheus registry (so that ``/stats/`` and
+    ``/metrics`` add up all gunicorn workers): a count and a sum per step, children bound once."""
+
+    def __init__(self, registry: Any, prefix: str = "drumnb"):
+        from prometheus_client import Summary
+
+        summary = Summary(f"{prefix}_step_seconds", "Time per step of a prediction", ["step"], registry=registry)
+        self._name = f"{prefix}_step_seconds"
+        self._children = tuple(summary.labels(step) for step in TIMED_STEPS)
+
+    def observe(self, steps: "tuple[float | None, ...] | None", serialize: float | None) -> None:
+        children = self._children
+        for i, sec in enumerate(steps or ()):
+            if sec is not None:
+                children[i].observe(sec)
+        if serialize is not None:
+            children[-1].observe(serialize)
+
+    def summary(self, registry: Any) -> dict[str, dict[str, float]]:
+        """``{step: {"count", "total_ms", "avg_ms"}}`` for the steps that ran, in pipeline order."""
+        sums: dict[str, float] = {}
+        counts: dict[str, float] = {}
+        for family in registry.collect():
+            for sample in family.samples:
+                step = sample.labels.get("step")
+                if sample.name == self._name + "_sum":
+                    sums[step] = sums.get(step, 0.0) + sample.value
+                elif sample.name == self._name + "_count":
+                    counts[step] = counts.get(step, 0.0) + sample.value
+        return {step: {"count": int(counts[step]), "total_ms": round(sums.get(step, 0.0) * 1000, 3),
+                       "avg_ms": round(sums.get(step, 0.0) * 1000 / counts[step], 3)}
+                for step in TIMED_STEPS if counts.get(step)}
+
+
+#: How much of a request's body is kept for replay (larger: only its head is kept, and it cannot be replayed).
+REPLAY_BYTES = 64 * 1024
+HEAD_BYTES = 1024
+
+
+def _head(data: bytes, limit: int = HEAD_BYTES) -> str:
+    text = data[:limit].decode("utf-8", "replace")
+    return text + ("…" if len(data) > limit else "")
+
+
+class RequestLog:
+    """The last ``size`` prediction requests of this process (a ring buffer; thread-safe; bounded memory:
+    a body is kept whole up to :data:`REPLAY_BYTES`, else only its first :data:`HEAD_BYTES`)."""
+
+    def __init__(self, size: int = 50):
+        self.size = size
+        self._entries: "collections.deque[dict[str, Any]]" = collections.deque(maxlen=size)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, *, path: str, method: str, status: int, seconds: float, body: bytes | None,
+            content_type: str | None, multipart: bool, output: bytes | None, output_type: str | None,
+            steps: dict[str, float], replay_of: int | None = None) -> dict[str, Any]:
+        body = body or b""
+        entry = {"path": path, "method": method, "status": status, "ms": round(seconds * 1000, 3),
+                 "time": time.time(), "input": {"head": _head(body), "bytes": len(body), "content_type": content_type,
+                                                "multipart": multipart},
+                 "output": {"head": _head(output or b""), "bytes": len(output or b""), "content_type": output_type},
+                 "timings": steps, "replayable": 0 < len(body) <= REPLAY_BYTES, "replay_of": replay_of,
+                 "_body": body if len(body) <= REPLAY_BYTES else None}
+        with self._lock:
+            entry["id"] = next(self._ids)
+            self._entries.append(entry)
+        return public(entry)
+
+    def get(self, request_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            return next((e for e in self._entries if e["id"] == request_id), None)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The kept requests, newest first, without their bodies."""
+        with self._lock:
+            return [public(e) for e in reversed(self._entries)]
+
+
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if not k.startswith("_")}
