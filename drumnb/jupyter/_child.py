@@ -120,12 +120,17 @@ class Swappable:
         self.generation = 0
         self.app = self._create(self.loader)
         self.loaded_at = time.time()
+        self.last_reload: str | None = None
+        from .. import watch  # save and see: an edit of the folder (any editor) reloads its hooks here
+
+        self.watcher = (watch.FolderWatcher(spec["code_dir"], lambda _names: self.reload(), name="drumnb-reload")
+                        .start() if watch.available() else None)
 
     def _create(self, model_or_loader: Any) -> Any:
-        from ..server.app import create_app
+        from ..server.app import DEFAULT_KEPT_REQUESTS, create_app
 
         return create_app(model_or_loader, url_prefix=self.prefix, with_error_server=True,
-                          max_request_size=self.spec.get("max_request_size"))
+                          max_request_size=self.spec.get("max_request_size"), keep_requests=DEFAULT_KEPT_REQUESTS)
 
     @property
     def error(self) -> str | None:
@@ -135,7 +140,18 @@ class Swappable:
     def reload(self) -> tuple[int, dict[str, Any]]:
         with self.lock:
             started = time.perf_counter()
+            server = self.app.extensions["drumnb"]
             try:
+                if server.error is None:  # new hooks, the artifact kept unless loading changed
+                    result = server.reload()
+                    if result.kind != "none":
+                        self.generation += 1
+                        self.loaded_at = time.time()
+                        self.last_reload = result.message
+                        log.info("%s: %s (generation %d)", self.spec["code_dir"], result.message, self.generation)
+                    return 200, {"ok": True, "message": result.message, "kind": result.kind,
+                                 "generation": self.generation, "seconds": round(result.seconds, 4),
+                                 "hooks": list(result.hooks)}
                 model = self.loader()
             except Exception as exc:  # noqa: BLE001 - the previous model keeps serving
                 from ..core.errors import DrumnbError
@@ -161,7 +177,7 @@ class Swappable:
 
     def status(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "generation": self.generation, "loaded_at": self.loaded_at,
-                "error": self.error, "code_dir": self.spec["code_dir"], "name": self.spec.get("name")}
+                "error": self.error, "last_reload": self.last_reload, "code_dir": self.spec["code_dir"], "name": self.spec.get("name")}
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "").rstrip("/")
