@@ -17,7 +17,6 @@ Importing this package is cheap: IPython, ipywidgets and matplotlib load on use.
 """
 from __future__ import annotations
 
-import os as _os
 from typing import Any
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "serve", "servers", "stop_all", "model",
@@ -25,10 +24,6 @@ __all__ = ["load_ipython_extension", "unload_ipython_extension", "serve", "serve
            "registry"]
 
 _LOADED: dict[int, Any] = {}
-
-# The environment before any model ran in this kernel: embedded R (rpy2) rewrites os.environ
-# (LD_LIBRARY_PATH, R_SESSION_TMPDIR, ...), which would break the Python of server children.
-ENVIRON_AT_START = dict(_os.environ)
 
 
 def load_ipython_extension(ip: Any) -> None:

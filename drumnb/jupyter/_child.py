@@ -2,21 +2,19 @@
 
 It serves one model folder with drumnb's Flask app (DRUM's routes, the same
 app as ``drumnb server``) on werkzeug's threaded server, and it never outlives
-the kernel that started it.  Three independent watches end it:
+the kernel that started it: :class:`drumnb.supervisor.Lifeline` (parent-death
+signal, stdin pipe, parent-PID watch) ends it, after a short grace when the
+kernel died, a longer one when it was asked to stop.
 
-1. ``prctl(PR_SET_PDEATHSIG, SIGTERM)``: Linux signals it the moment the
-   kernel dies, even by ``kill -9`` (set only when the kernel spawned it from
-   its main thread, since the signal follows the spawning *thread*);
-2. its stdin is a pipe whose only writer is the kernel: end-of-file means the
-   kernel is gone (or asked it to stop);
-3. its parent PID is polled: re-parenting means the kernel is gone.
-
-Ready, it writes one JSON line to stdout (``{"port": ..., "error": ...}``),
-then points stdout at its log (stderr).  It publishes itself in the registry
+Ready, it writes one JSON line to stdout (``{"port": ..., "error": ...}``,
+:func:`drumnb.supervisor.announce_ready`).  It publishes itself in the registry
 (:mod:`drumnb.jupyter.registry`) and removes its entry when it exits.  One
 extra route, ``POST <prefix>/_drumnb/reload/``, re-loads the model from its
 folder (after ``%%drum_hooks`` rewrote ``custom.py``) and swaps it in; a model
 that fails to re-load leaves the previous one serving and answers the error.
+Only its own callers may use it: the request must carry ``X-Drumnb-Reload: 1``
+(a header a browser form cannot send, and a cross-origin script only after a
+CORS preflight this server never grants) and no ``Origin`` other than its own (403).
 
 This module runs only in the child process: ``os._exit`` below ends *that*
 process, never a kernel.
@@ -26,85 +24,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from typing import Any
 
-GRACE_SECONDS = 3.0
+from .. import supervisor
+
 RELOAD_PATH = "/_drumnb/reload"
+#: the header every caller of the reload route sends (see the module's docstring)
+RELOAD_HEADER = ("X-Drumnb-Reload", "1")
 STATUS_PATH = "/_drumnb/status"
 log = logging.getLogger("drumnb.jupyter.server")
-
-
-def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
-    """``prctl(PR_SET_PDEATHSIG, sig)`` through libc; False where unavailable."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return False
-
-
-class Lifeline:
-    """Ends this process when the kernel goes: gracefully once serving, at once before."""
-
-    def __init__(self, parent_pid: int):
-        self.parent_pid = parent_pid
-        self.stopping = threading.Event()
-        self.server: Any = None
-        self.on_exit: list = []
-
-    def start(self) -> None:
-        for target, name in ((self._watch_stdin, "drumnb-stdin"), (self._watch_parent, "drumnb-ppid")):
-            threading.Thread(target=target, name=name, daemon=True).start()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, lambda signum, frame: self.stop(f"signal {signum}"))
-
-    def _watch_stdin(self) -> None:
-        try:
-            while os.read(0, 4096):
-                pass
-        except OSError:
-            pass
-        self.stop("the kernel closed the pipe")
-
-    def _watch_parent(self) -> None:
-        while not self.stopping.is_set():
-            if os.getppid() != self.parent_pid:
-                self.stop("the kernel is gone")
-                return
-            time.sleep(0.25)
-
-    def stop(self, why: str) -> None:
-        if self.stopping.is_set():
-            return
-        self.stopping.set()
-        log.info("stopping: %s", why)
-        server = self.server
-        if server is None:  # still loading the model: nothing to finish
-            self.exit_now(0)
-        threading.Thread(target=server.shutdown, name="drumnb-shutdown", daemon=True).start()
-        # a hook stuck in a request must not keep the port: end hard after the grace period
-        timer = threading.Timer(GRACE_SECONDS, self.exit_now, args=(0,))
-        timer.daemon = True
-        timer.start()
-
-    def exit_now(self, code: int) -> None:
-        for fn in self.on_exit:
-            try:
-                fn()
-            except Exception:  # noqa: BLE001
-                pass
-        try:
-            sys.stderr.flush()
-        finally:
-            os._exit(code)  # this is the server child, never the kernel
 
 
 class Swappable:
@@ -182,15 +113,30 @@ class Swappable:
     def __call__(self, environ: dict, start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "").rstrip("/")
         if path == self.prefix + RELOAD_PATH and environ.get("REQUEST_METHOD") == "POST":
+            refused = _refuse_foreign(environ)
+            if refused:
+                return _json(start_response, 403, {"ok": False, "message": refused})
             return _json(start_response, *self.reload())
         if path == self.prefix + STATUS_PATH:
             return _json(start_response, 200, self.status())
         return self.app(environ, start_response)
 
 
+def _refuse_foreign(environ: dict) -> str | None:
+    """Why a reload request is refused (another origin, no reload header), or None."""
+    origin = environ.get("HTTP_ORIGIN")
+    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    if origin is not None and origin.rstrip("/") != own:
+        return f"reload refused: a request from another origin ({origin})"
+    name, value = RELOAD_HEADER
+    if environ.get("HTTP_" + name.upper().replace("-", "_")) != value:
+        return f"reload refused: the request lacks the {name}: {value} header"
+    return None
+
+
 def _json(start_response: Any, status: int, body: dict) -> list[bytes]:
     data = json.dumps(body).encode()
-    reason = {200: "OK", 422: "UNPROCESSABLE ENTITY"}.get(status, "")
+    reason = {200: "OK", 403: "FORBIDDEN", 422: "UNPROCESSABLE ENTITY"}.get(status, "")
     start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
 
@@ -208,16 +154,13 @@ def _load_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     parent = int(spec["parent_pid"])
-    if spec.get("pdeathsig"):
-        set_parent_death_signal(signal.SIGTERM)
-    if os.getppid() != parent:  # the kernel died before prctl took effect
+    lifeline = supervisor.Lifeline(parent)  # until the server listens, a stop ends the process at once
+    if not lifeline.attach(pdeathsig=bool(spec.get("pdeathsig"))):
         return 0
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("drumnb.server").setLevel(logging.DEBUG)  # one line per request
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    lifeline = Lifeline(parent)
-    lifeline.start()
 
     from ..server.options import check_address
     from ..server.runner import make_wsgi_server
@@ -233,10 +176,11 @@ def main(argv: list[str]) -> int:
         from ..core.errors import DrumnbError
 
         message = exc.render() if isinstance(exc, DrumnbError) else f"{type(exc).__name__}: {exc}"
-        _ready({"ok": False, "error": message})
+        supervisor.announce_ready({"ok": False, "error": message})
         return 1
     port = server.server_port
-    lifeline.server = server
+    # shutdown() before serve_forever() starts is fine: serve_forever then returns at once
+    lifeline.on_stop = lambda grace: server.shutdown()
     url = f"http://{host}:{port}{app.prefix}"
     pid = os.getpid()
     entry = {
@@ -245,28 +189,23 @@ def main(argv: list[str]) -> int:
         "model": spec.get("model") or spec.get("name"), "code_dir": spec["code_dir"],
         "target_type": spec.get("target_type"), "kernel_id": spec.get("kernel_id"),
         "kernel_pid": parent, "started": time.time(), "log": spec.get("log"),
-        "create_time": registry.process_create_time(pid),
+        "create_time": registry.process_create_time(pid), "reload": True,
     }
     registry.write(entry)
     lifeline.on_exit.append(lambda: registry.remove(pid))
     log.info("serving %s on %s (pid %d)%s", spec["code_dir"], url, pid,
              "" if app.error is None else " -- the model did not load; answering 513")
-    _ready({"ok": True, "port": port, "pid": pid, "url": url, "error": app.error})
+    supervisor.announce_ready({"ok": True, "port": port, "pid": pid, "url": url, "error": app.error})
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         registry.remove(pid)
-        server.in_flight.wait_idle(GRACE_SECONDS)  # type: ignore[attr-defined]
+        # the requests in flight may finish: GRACE_SECONDS when asked to stop, less when the kernel died
+        server.in_flight.wait_idle(lifeline.grace)  # type: ignore[attr-defined]
         server.server_close()
         log.info("stopped")
     lifeline.exit_now(0)
     return 0
-
-
-def _ready(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-    os.dup2(2, 1)  # anything printed later goes to the log, not to a pipe nobody reads
 
 
 if __name__ == "__main__":

@@ -1,14 +1,11 @@
 """Servers started from a kernel (``%drum_serve``): child processes that die with the kernel.
 
-:func:`start` runs ``python -m drumnb.jupyter._child`` (see there for the three
-watches that end it when the kernel dies, even by ``kill -9``), waits until it
-listens, and returns a :class:`NotebookServer` handle.  The kernel stays free
-while the child serves; a model that crashes takes down only the child.  Every
-server this kernel started is stopped, by PID, when the kernel exits normally.
-
-``drumnb.server.background.serve(process=True)`` is not used here: it starts
-``drumnb server`` without a parent-death signal or a pipe to watch, so a
-killed kernel would leave it holding the port.
+:func:`start` runs ``python -m drumnb.jupyter._child`` through :mod:`drumnb.supervisor`
+(whose lifeline ends the child when the kernel dies, even by ``kill -9``), waits for its
+ready line, and returns a :class:`NotebookServer` handle.  The kernel stays free while the
+child serves; a model that crashes takes down only the child.  Every server this kernel
+started is stopped, by PID, when the kernel exits normally.  The child (not
+``drumnb server``, which ``drumnb.serve(process=True)`` runs) is used for its reload route.
 """
 from __future__ import annotations
 
@@ -16,9 +13,6 @@ import atexit
 import html
 import json
 import os
-import select
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +20,9 @@ import uuid
 from typing import Any
 
 from . import errors, registry
+from .. import supervisor
 from ..server.client import Client, error_from
+from ._child import RELOAD_HEADER, RELOAD_PATH
 
 HOST = "127.0.0.1"
 _SERVERS: dict[str, "NotebookServer"] = {}
@@ -35,35 +31,8 @@ _LOCK = threading.RLock()
 
 # --- where we are ------------------------------------------------------------------------------
 
-def kernel_id() -> str:
-    """This kernel's id (from its connection file ``kernel-<id>.json``), else ``pid-<pid>``."""
-    try:
-        from ipykernel.connect import get_connection_file
-
-        stem = os.path.basename(get_connection_file()).removesuffix(".json")
-        return stem.removeprefix("kernel-")
-    except Exception:  # noqa: BLE001 - not in a kernel (testing shell, plain Python)
-        return f"pid-{os.getpid()}"
-
-
-def proxy_url_template(env: dict[str, str] | None = None) -> str | None:
-    """``<hub prefix>proxy/{port}/`` on JupyterHub / Binder (with jupyter-server-proxy), else None."""
-    env = os.environ if env is None else env
-    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX")
-    if not prefix:
-        return None
-    import importlib.util
-
-    if importlib.util.find_spec("jupyter_server_proxy") is None:
-        return None
-    path = "/" + prefix.strip("/") + "/proxy/{port}/"
-    public = (env.get("JUPYTERHUB_PUBLIC_URL") or "").rstrip("/")
-    if public:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(public)
-        return f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme else path
-    return path
+kernel_id = registry.kernel_id
+proxy_url_template = registry.proxy_url_template
 
 
 # --- the handle --------------------------------------------------------------------------------
@@ -71,17 +40,17 @@ def proxy_url_template(env: dict[str, str] | None = None) -> str | None:
 class NotebookServer:
     """A model server in a child process: ``.url``, ``.pid``, ``.status``, ``.client``, ``.stop()``."""
 
-    def __init__(self, name: str, spec: dict[str, Any], process: subprocess.Popen, log_path: str, *,
+    def __init__(self, name: str, spec: dict[str, Any], child: supervisor.Child, *,
                  port: int, url: str, load_error: str | None):
         self.name = name
         self.spec = spec
-        self.process = process
-        self.log_path = log_path
+        self.child = child
+        self.process = child.process
+        self.log_path = child.log_path
         self.port = port
         self.url = url
         self.load_error = load_error
         self.started = time.time()
-        self.stopped = False
         tmpl = spec.get("proxy_url_template")
         self.proxy_url = tmpl.replace("{port}", str(port)) if tmpl else None
         self.client = Client(url)
@@ -101,16 +70,19 @@ class NotebookServer:
 
     @property
     def running(self) -> bool:
-        return self.process.poll() is None
+        return self.child.is_alive()
+
+    @property
+    def stopped(self) -> bool:
+        return self.child.stopped
 
     @property
     def status(self) -> str:
-        code = self.process.poll()
-        if code is None:
-            return "running" if not self.load_error else "running (model failed to load: 513)"
-        if self.stopped:
-            return "stopped"
-        return f"exited (code {code})"
+        """What the process is now: "running", "stopped", "exited (code N)", "killed (SIGKILL)"."""
+        status = self.child.status
+        if status == "running" and self.load_error:
+            return "running (model failed to load: 513)"
+        return status
 
     @property
     def browser_url(self) -> str:
@@ -145,20 +117,14 @@ class NotebookServer:
 
     def logs(self, lines: int | None = None) -> str:
         """What the server logged (the last ``lines`` lines)."""
-        try:
-            with open(self.log_path, errors="replace") as fh:
-                text = fh.read()
-        except OSError:
-            return ""
-        if lines:
-            text = "\n".join(text.rstrip("\n").splitlines()[-lines:]) + "\n"
-        return text
+        text = self.child.logs(lines)
+        return text + "\n" if lines and text else text
 
     def reload(self, timeout: float = 120.0) -> dict[str, Any]:
         """Re-load the model from its folder in the server (after its hooks changed)."""
         if not self.running:
             return {"ok": False, "message": self.status}
-        r = self.client.post("/_drumnb/reload/", timeout=timeout)
+        r = post_reload(self.client, timeout)
         body = r.json()
         if r.status_code == 200 and body.get("ok"):
             self.load_error = None
@@ -169,24 +135,12 @@ class NotebookServer:
     # --- control -------------------------------------------------------------------------------
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the child (SIGTERM, then SIGKILL after ``timeout``), by its PID; the port is free after."""
-        self.stopped = True
-        proc = self.process
-        if proc.poll() is None:
-            try:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
-        _release(proc)
+        self.child.stop(timeout)
+        registry.remove(self.pid)
         self.client.close()
         with _LOCK:
             if _SERVERS.get(self.name) is self:
                 del _SERVERS[self.name]
-        try:
-            os.remove(self.log_path)
-        except OSError:
-            pass
 
     def restart(self, timeout: float = 120.0) -> "NotebookServer":
         """Stop this server and start the same one again (on the same port when it was chosen)."""
@@ -262,62 +216,34 @@ def _spawn(spec: dict[str, Any], *, timeout: float) -> NotebookServer:
         warnings.warn(f"serving on {spec['host']}: the server is reachable from other machines", stacklevel=3)
     name = spec["name"]
     log_path = os.path.join(_log_dir(), f"{name}-{uuid.uuid4().hex[:8]}.log")
-    spec = {**spec, "parent_pid": os.getpid(), "log": log_path,
-            "pdeathsig": threading.current_thread() is threading.main_thread()}
-    env = {**child_environ(), **spec.get("env", {}), "PYTHONUNBUFFERED": "1"}
+    spec = {**spec, "parent_pid": os.getpid(), "log": log_path, "pdeathsig": supervisor.pdeathsig_usable()}
+    # embedded R's start-up variables are already gone from os.environ (drumnb.predictors.r.runtime)
+    env = {**os.environ, **spec.get("env", {}), "PYTHONUNBUFFERED": "1"}
     env.pop("URL_PREFIX", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), _package_root()]))  # drumnb as here
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "drumnb.jupyter._child", json.dumps(spec)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, env=env,
-            cwd=os.getcwd(), start_new_session=True,  # a kernel interrupt (SIGINT to its group) must not stop it
-        )
-    deadline = time.monotonic() + timeout
-    line = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            break
-        if process.poll() is not None:
-            break
-    message = _parse(line)
-    if not message.get("ok"):
-        tail = _tail(log_path, 12)
-        _kill(process)
-        _cleanup_log(log_path)
-        if message.get("error"):
-            raise errors.error("ServerError", f"the server for {name!r} did not start: {message['error']}",
-                               "see the log above" if tail else None)
-        what = ("did not answer within %.0fs" % timeout) if process.poll() is None else \
-            f"exited with code {process.returncode}"
-        raise errors.error("ServerError", f"the server for {name!r} {what}" + (f":\n{tail}" if tail else ""),
-                           "run the same folder with `drumnb server --code-dir ...` in a terminal to see more")
-    server = NotebookServer(name, spec, process, log_path, port=int(message["port"]), url=message["url"],
+    child = supervisor.spawn([sys.executable, "-m", "drumnb.jupyter._child", json.dumps(spec)], env=env,
+                             cwd=os.getcwd(), log_path=log_path, remove_log=True)
+    try:
+        message = child.wait_ready(timeout, tail_lines=12)
+    except supervisor.NotReady as exc:
+        registry.remove(child.pid)
+        if exc.reason == "refused":
+            raise errors.error("ServerError", f"the server for {name!r} did not start: {exc}",
+                               "see the log above" if exc.tail else None) from None
+        raise errors.error("ServerError", f"the server for {name!r} {exc}" + (f":\n{exc.tail}" if exc.tail else ""),
+                           "run the same folder with `drumnb server --code-dir ...` in a terminal to see more") \
+            from None
+    server = NotebookServer(name, spec, child, port=int(message["port"]), url=message["url"],
                             load_error=message.get("error"))
     with _LOCK:
         _SERVERS[name] = server
     return server
 
 
-#: Variables that embedded R (rpy2) sets in the kernel's environment and a child must not inherit:
-#: R's library path in LD_LIBRARY_PATH loads another libpython into the child's Python, and R
-#: deletes its session folder when *that* R exits.
-_PROCESS_LOCAL = ("LD_LIBRARY_PATH", "R_SESSION_TMPDIR", "PYTHON_SESSION_INITIALIZED")
-
-
-def child_environ() -> dict[str, str]:
-    """The kernel's environment for a server child, without what embedded runtimes put there."""
-    from . import ENVIRON_AT_START
-
-    env = dict(os.environ)
-    for key in _PROCESS_LOCAL:
-        if key in ENVIRON_AT_START:
-            env[key] = ENVIRON_AT_START[key]
-        else:
-            env.pop(key, None)
-    return env
+def post_reload(client: Client, timeout: float) -> Any:
+    """``POST <prefix>/_drumnb/reload/`` with the header the route requires (see drumnb.jupyter._child)."""
+    name, value = RELOAD_HEADER
+    return client.post(RELOAD_PATH + "/", headers={name: value}, timeout=timeout)
 
 
 def _display_path(path: str) -> str:
@@ -330,47 +256,6 @@ def _package_root() -> str:
     import drumnb
 
     return os.path.dirname(os.path.dirname(os.path.abspath(drumnb.__file__)))
-
-
-def _parse(line: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(line.decode("utf-8", "replace"))
-        return data if isinstance(data, dict) else {}
-    except ValueError:
-        return {}
-
-
-def _tail(path: str, n: int) -> str:
-    try:
-        with open(path, errors="replace") as fh:
-            return "\n".join(fh.read().strip().splitlines()[-n:])
-    except OSError:
-        return ""
-
-
-def _kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait(5)
-    _release(process)
-
-
-def _release(process: subprocess.Popen) -> None:
-    """After a server process ended: close our ends of its pipes and drop its registry entry."""
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            try:
-                stream.close()
-            except OSError:
-                pass
-    registry.remove(process.pid)
-
-
-def _cleanup_log(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 # --- this kernel's servers ---------------------------------------------------------------------
@@ -412,8 +297,10 @@ def reload_folder(code_dir: str, timeout: float = 120.0) -> list[tuple[str, str,
     for entry in registry.entries():
         if entry.get("pid") in seen or os.path.realpath(entry.get("code_dir") or "") != folder:
             continue
+        if entry.get("reload") is False:  # a `drumnb server` child (drumnb.serve(process=True)): no reload route
+            continue
         try:
-            r = Client(entry["url"]).post("/_drumnb/reload/", timeout=timeout)
+            r = post_reload(Client(entry["url"]), timeout)
             answer = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else \
                 {"ok": False, "message": error_from(r).message}
         except Exception as exc:  # noqa: BLE001

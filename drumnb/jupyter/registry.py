@@ -9,7 +9,8 @@ JupyterLab extension, another kernel, a terminal -- can list what runs::
         print(entry["name"], entry["url"], entry["pid"])
 
 An entry holds: ``name, pid, port, host, url, proxy_url, model, code_dir,
-target_type, kernel_id, kernel_pid, started, create_time, log, version``.
+target_type, kernel_id, kernel_pid, started, create_time, log, reload, version``
+(``reload``: whether it has ``%drum_serve``'s reload route; False for ``drumnb.serve(process=True)``).
 The server process writes its own entry once it listens and removes it when
 it exits cleanly; an entry whose process is gone (or whose PID now belongs to
 another program) is *stale* and is deleted by :func:`entries`.
@@ -19,11 +20,14 @@ server extension can import it cheaply.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import tempfile
 import time
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 VERSION = 1
 SUBDIR = "drumnb-servers"
@@ -42,6 +46,39 @@ def runtime_dir() -> str:
             return base
         return os.path.join(os.environ.get("XDG_RUNTIME_DIR") or os.path.expanduser("~/.local/share"),
                             "jupyter", "runtime")
+
+
+def kernel_id() -> str:
+    """This kernel's id (from its connection file ``kernel-<id>.json``), else ``pid-<pid>``."""
+    if "ipykernel" in sys.modules:  # never imported here: outside a kernel it is not needed
+        try:
+            from ipykernel.connect import get_connection_file
+
+            stem = os.path.basename(get_connection_file()).removesuffix(".json")
+            return stem.removeprefix("kernel-")
+        except Exception:  # noqa: BLE001 - ipykernel imported, but this is not a kernel (testing shell)
+            pass
+    return f"pid-{os.getpid()}"
+
+
+def proxy_url_template(env: dict[str, str] | None = None) -> str | None:
+    """``<hub prefix>proxy/{port}/`` on JupyterHub / Binder (with jupyter-server-proxy), else None.
+
+    The URL of a server on this machine as a browser reaches it through the Jupyter server
+    (``JUPYTERHUB_PUBLIC_URL`` makes it absolute); every server handle and registry entry shows it.
+    """
+    env = os.environ if env is None else env
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX")
+    if not prefix:
+        return None
+    if importlib.util.find_spec("jupyter_server_proxy") is None:
+        return None
+    path = "/" + prefix.strip("/") + "/proxy/{port}/"
+    public = (env.get("JUPYTERHUB_PUBLIC_URL") or "").rstrip("/")
+    if public:
+        parts = urlsplit(public)
+        return f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme else path
+    return path
 
 
 def registry_dir(create: bool = True) -> str:

@@ -7,23 +7,25 @@
 ``serve`` listens on 127.0.0.1 and a free port.  By default it serves a
 thread of this process (the model object is shared, nothing is copied); with
 ``process=True`` or ``workers=N`` it runs ``drumnb server`` as a child process
-(gunicorn when ``workers`` is given) and stops it, by PID, on ``stop()``.
+(gunicorn when ``workers`` is given) under :mod:`drumnb.supervisor`: the child
+dies with this process (even by ``kill -9``), is stopped by PID on ``stop()``,
+and is listed in the server registry (:mod:`drumnb.jupyter.registry`), so the
+JupyterLab sidebar shows it.  Behind JupyterHub / Binder with
+jupyter-server-proxy, ``browser_url`` is the URL a browser reaches it at.
 """
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from .. import supervisor
 from ..core.errors import ModelLoadError
+from ..jupyter import registry
 from .client import Client
 from .options import DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 
@@ -38,26 +40,49 @@ def free_port(host: str = HOST) -> int:
 
 
 class Server:
-    """A running background server: ``.url``, ``.client()``, ``.stop()``; a context manager."""
+    """A running background server: ``.url``, ``.status``, ``.client()``, ``.stop()``; a context manager."""
 
     def __init__(self, url: str, *, thread: threading.Thread | None = None, wsgi: Any = None,
-                 process: subprocess.Popen | None = None, log_path: str | None = None, app: Any = None):
+                 child: supervisor.Child | None = None, app: Any = None, proxy_url: str | None = None):
         self.url = url
         self.app = app
-        self._thread, self._wsgi, self.process, self.log_path = thread, wsgi, process, log_path
+        self.proxy_url = proxy_url
+        self._thread, self._wsgi, self.child = thread, wsgi, child
+        self._stopped = False
         self._clients: list[Client] = []
-        self._finalizer = weakref.finalize(self, _stop, wsgi, process, log_path)
+        self._finalizer = weakref.finalize(self, _stop, wsgi, child)
+
+    @property
+    def process(self) -> Any:
+        """The child process (``subprocess.Popen``), None for a thread server."""
+        return self.child.process if self.child else None
+
+    @property
+    def log_path(self) -> str | None:
+        return self.child.log_path if self.child else None
 
     @property
     def pid(self) -> int:
         """PID of the serving process (this one for a thread server)."""
-        return self.process.pid if self.process else os.getpid()
+        return self.child.pid if self.child else os.getpid()
 
     @property
     def running(self) -> bool:
-        if self.process is not None:
-            return self.process.poll() is None
+        if self.child is not None:
+            return self.child.is_alive()
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        """What it is now: "running", "stopped", or (a child that ended otherwise) "exited (code N)" / "killed (SIG)"."""
+        if self.child is not None:
+            return self.child.status
+        return "running" if self.running else "stopped"
+
+    @property
+    def browser_url(self) -> str:
+        """The URL that works from a browser (through jupyter-server-proxy on JupyterHub / Binder)."""
+        return self.proxy_url or self.url
 
     def client(self) -> Client:
         """A :class:`~drumnb.server.client.Client` of this server: predict, predict_unstructured, chat, openai()."""
@@ -65,12 +90,9 @@ class Server:
         self._clients.append(client)
         return client
 
-    def logs(self) -> str:
-        """What a child-process server wrote to stderr so far."""
-        if not self.log_path or not os.path.exists(self.log_path):
-            return ""
-        with open(self.log_path, errors="replace") as fh:
-            return fh.read()
+    def logs(self, lines: int | None = None) -> str:
+        """What a child-process server wrote so far (its last ``lines`` lines)."""
+        return self.child.logs(lines) if self.child else ""
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop serving (SIGTERM to a child process, then SIGKILL after ``timeout``)."""
@@ -85,7 +107,7 @@ class Server:
                 self._thread.join(timeout)
             self.app.extensions["drumnb"].call.close()
         self._finalizer.detach()
-        _stop(None, self.process, self.log_path, timeout)
+        _stop(None, self.child, timeout)
 
     def __enter__(self) -> Server:
         return self
@@ -94,24 +116,20 @@ class Server:
         self.stop()
 
     def __repr__(self) -> str:
-        kind = f"process {self.process.pid}" if self.process else "thread"
-        return f"<drumnb.Server {self.url} ({kind}{'' if self.running else ', stopped'})>"
+        kind = f"process {self.pid}" if self.child else "thread"
+        browser = f" (browser: {self.proxy_url})" if self.proxy_url else ""
+        return f"<drumnb.Server {self.url}{browser} ({kind}, {self.status})>"
 
 
-def _stop(wsgi: Any, process: subprocess.Popen | None, log_path: str | None, timeout: float = 5.0) -> None:
+def _stop(wsgi: Any, child: supervisor.Child | None, timeout: float = 5.0) -> None:
     if wsgi is not None:
         from .runner import stop_gracefully
 
         stop_gracefully(wsgi, timeout)
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
-    if log_path and os.path.exists(log_path):
-        os.remove(log_path)
+    if child is not None:
+        pid = child.pid
+        child.stop(timeout)
+        registry.remove(pid)
 
 
 def _serve_thread(model: Any, *, host: str, port: int, url_prefix: str, with_error_server: bool,
@@ -158,36 +176,48 @@ def _server_args(code_dir: str, *, target_type: str | None, workers: int | None,
 
 
 def _serve_process(args: Sequence[str], *, host: str, port: int, url_prefix: str, env: dict[str, str] | None,
-                   timeout: float, with_error_server: bool) -> Server:
+                   timeout: float, with_error_server: bool, code_dir: str, target_type: str | None) -> Server:
     import requests
 
-    last_error = ""
+    def ready(url: str) -> bool:
+        try:
+            status = requests.get(url + "/health/", timeout=2).status_code
+        except requests.RequestException:
+            return False
+        return status == 200 or (status == 513 and with_error_server)
+
+    failure: supervisor.NotReady | None = None
     for _attempt in range(1 if port else 3):  # a free port may be taken between the check and the bind
         chosen = port or free_port(host)
-        fd, log_path = tempfile.mkstemp(prefix="drumnb-server-", suffix=".log")
         full_env = {**os.environ, **(env or {}), "URL_PREFIX": url_prefix}
-        with os.fdopen(fd, "wb") as log_file:
-            process = subprocess.Popen([sys.executable, "-m", "drumnb", *args, "--address", f"{host}:{chosen}"],
-                                       stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=full_env)
+        child = supervisor.spawn(supervisor.lifeline_argv("drumnb", *args, "--address", f"{host}:{chosen}"),
+                                 env=full_env, ready_line=False)
         url = f"http://{host}:{chosen}{url_prefix}"
-        server = Server(url, process=process, log_path=log_path)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                status = requests.get(url + "/health/", timeout=2).status_code
-            except requests.RequestException:
-                status = None
-            if status == 200 or (status == 513 and with_error_server):
-                return server
-            time.sleep(0.1)
-        last_error = server.logs()
-        server.stop()
-        if "cannot listen on" not in last_error:
+        try:
+            child.wait_ready(timeout, probe=lambda: ready(url))
+        except supervisor.NotReady as exc:
+            failure = exc
+            if "cannot listen on" in exc.tail:
+                continue
             break
-    tail = "\n".join(last_error.strip().splitlines()[-15:])
-    raise ModelLoadError(f"the server did not become ready within {timeout:.0f}s:\n{tail}",
+        template = registry.proxy_url_template()
+        server = Server(url, child=child, proxy_url=template.replace("{port}", str(chosen)) if template else None)
+        _register(server, host=host, port=chosen, code_dir=code_dir, target_type=target_type)
+        return server
+    assert failure is not None
+    raise ModelLoadError(f"the server {failure}:\n{failure.tail}",
                          hint="run the same 'drumnb server' command in a terminal to see the whole log")
+
+
+def _register(server: Server, *, host: str, port: int, code_dir: str, target_type: str | None) -> None:
+    """List the child in the server registry (it is removed on stop, or by the next reader once the child is gone)."""
+    registry.write({
+        "name": os.path.basename(code_dir.rstrip(os.sep)), "pid": server.pid, "port": port, "host": host,
+        "url": server.url, "proxy_url": server.proxy_url, "model": os.path.basename(code_dir.rstrip(os.sep)),
+        "code_dir": code_dir, "target_type": target_type, "kernel_id": registry.kernel_id(), "kernel_pid": os.getpid(),
+        "started": time.time(), "log": server.log_path, "create_time": registry.process_create_time(server.pid),
+        "reload": False,
+    })
 
 
 def serve(model_or_code_dir: Any, target_type: str | None = None, *, host: str = HOST, port: int = 0,
@@ -221,11 +251,12 @@ def serve(model_or_code_dir: Any, target_type: str | None = None, *, host: str =
                            **load_kwargs}
         else:
             code_dir = os.fspath(model_or_code_dir)
-        args = _server_args(os.path.abspath(code_dir), target_type=target_type, workers=workers,
+        code_dir = os.path.abspath(code_dir)
+        args = _server_args(code_dir, target_type=target_type, workers=workers,
                             with_error_server=with_error_server, max_request_size=max_request_size,
                             labels=load_kwargs)
         return _serve_process(args, host=host, port=port, url_prefix=prefix, env=env, timeout=timeout,
-                              with_error_server=with_error_server)
+                              with_error_server=with_error_server, code_dir=code_dir, target_type=target_type)
     if is_model:
         model: Any = model_or_code_dir
     else:
