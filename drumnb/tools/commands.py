@@ -16,7 +16,11 @@ from typing import Any
 VALIDATION_EPILOG = ("Checks: contract (output contract and typeSchema), null_imputation (DRUM's check), "
                      "determinism, batch_vs_single, row_order, unseen_categories.  Exit code 1 when any FAILED.")
 PERF_EPILOG = ("Without --url, a server is started on 127.0.0.1 (a free port) for the test and stopped after it.  "
-               "Each case repeats the input's rows to its size.  Exit code 1 when a request failed.")
+               "Each case repeats the input's rows to its size.  --concurrency 1,4,16 runs a load test instead "
+               "(add --sizes to run the size cases too): per level, that many client threads send --batch-rows "
+               "row requests for --duration seconds; p50/p90/p99, requests/s and rows/s per level.  Save a run "
+               "with --json run.json, compare a later one with --compare run.json.  Exit code 1 when a request "
+               "failed; 130 on Ctrl-C (the client threads and the server it started are stopped).")
 EXPORT_EPILOG = ("Never copied: .drumnb/ state, monitoring stores, __pycache__, .ipynb_checkpoints, .git.  "
                  "Exit code 1 when validation or the fresh-process check failed.")
 
@@ -54,6 +58,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 
@@ -134,11 +145,12 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
     g.add_argument("--url", help="test the server already running at this URL (include its URL_PREFIX)")
     g.add_argument("--in-server", action="store_true",
                    help="also report the model's own time per request, read from the server's /stats/")
-    g.add_argument("--sizes", type=_sizes, default=None, help="rows per request (default 1,10,100,1000,100000)")
+    g.add_argument("--sizes", type=_sizes, default=None,
+                   help="rows per request (default 1,10,100,1000,100000; none with --concurrency)")
     g.add_argument("-s", "--samples", type=_positive_int, default=None,
                    help="DRUM's flag: one case of this many rows per request, instead of --sizes and the large file")
-    g.add_argument("--large-file-mb", type=_non_negative, default=50.0,
-                   help="size of the large-file case in MB (default 50; 0 leaves it out)")
+    g.add_argument("--large-file-mb", type=_non_negative, default=None,
+                   help="size of the large-file case in MB (default 50, or none with --concurrency; 0 leaves it out)")
     g.add_argument("--requests", "-i", "--iterations", dest="requests", type=_positive_int, default=10,
                    help="requests per case (default 10; at most 5 above 1,000 rows and 3 above 10,000)")
     g.add_argument("--case-budget", type=_non_negative, default=60.0,
@@ -147,7 +159,17 @@ def register(subparsers: Any, model_flags: Callable[[argparse.ArgumentParser], N
                    help="seconds after which no new case starts (default 600)")
     g.add_argument("--max-workers", type=_positive_int, default=None,
                    help="serve with gunicorn and this many workers (default: one threaded process)")
-    g.add_argument("--json", action="store_true", help="print the report as JSON (no progress bar)")
+    g.add_argument("--concurrency", "-c", type=_sizes, default=None, metavar="LEVELS",
+                   help="load test: client threads per level, comma separated, e.g. 1,4,16")
+    g.add_argument("--duration", type=_positive_float, default=10.0,
+                   help="seconds each concurrency level runs (default 10)")
+    g.add_argument("--batch-rows", type=_positive_int, default=1, help="rows per load-test request (default 1)")
+    g.add_argument("--max-requests", type=_positive_int, default=100_000,
+                   help="requests per concurrency level at most (default 100,000)")
+    g.add_argument("--compare", metavar="PATH", help="compare with a run saved by --json PATH (ratios per level)")
+    g.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                   help="the report as JSON: on stdout (no progress bar, no table), or into PATH (the table "
+                        "is printed too)")
     g.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bar (it shows on stderr when that is a terminal, or with --verbose)")
     common_flags(perf)
@@ -219,24 +241,35 @@ def cmd_validation(args: argparse.Namespace) -> int:
 
 def cmd_perf_test(args: argparse.Namespace) -> int:
     from ..core.errors import UsageError
-    from .perf import DEFAULT_SIZES, perf_test
+    from .perf import PerfInterrupted, perf_test
 
     if not args.url and not args.code_dir:
         raise UsageError("perf-test needs --code-dir (a server is started for it) or --url (a running one)",
                                  hint="e.g. drumnb perf-test --code-dir my_model --input data.csv")
     kwargs = _load_kwargs(args)
+    to_stdout = args.json == "-"
     progress = args.progress
     if progress is None:
-        progress = False if args.json else (args.verbose or sys.stderr.isatty())
-    report = perf_test(None if args.url else args.code_dir, args.input, url=args.url, in_server=args.in_server,
-                       sizes=[args.samples] if args.samples else (args.sizes or DEFAULT_SIZES),
-                       large_file_mb=0.0 if args.samples else args.large_file_mb, requests=args.requests,
-                       case_budget=args.case_budget, timeout=args.timeout, workers=args.max_workers,
-                       progress=progress, **kwargs)
-    if args.json:
+        progress = False if to_stdout else (args.verbose or sys.stderr.isatty())
+    try:
+        report = perf_test(None if args.url else args.code_dir, args.input, url=args.url,
+                           in_server=args.in_server, sizes=[args.samples] if args.samples else args.sizes,
+                           large_file_mb=0.0 if args.samples else args.large_file_mb, requests=args.requests,
+                           case_budget=args.case_budget, timeout=args.timeout, workers=args.max_workers,
+                           concurrency=args.concurrency, duration=args.duration, batch_rows=args.batch_rows,
+                           max_requests=args.max_requests, compare=args.compare, progress=progress, **kwargs)
+    except PerfInterrupted as exc:
+        print(f"drumnb: {exc}", file=sys.stderr)  # one line: what was stopped
+        return 130
+    if to_stdout:
         _print_json(report.to_dict())
     else:
-        print(report.to_text())
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(report.to_dict(), fh, indent=1, default=str)
+        print(report.to_text(colour=sys.stdout.isatty()))
+        if args.json:
+            print(f"\nsaved to {args.json} (compare a later run with --compare {args.json})")
     return 0 if report.ok else 1
 
 

@@ -12,6 +12,20 @@ started the server, else read from ``/stats/`` after each request).
 ``in_server=True`` adds the model's own time per request, from the server's
 ``/stats/`` (DRUM's ``--in-server``), so HTTP overhead can be told apart.
 
+``concurrency=[1, 4, 16]`` adds a load test, level by level as Triton's
+``perf_analyzer`` does (:mod:`.loadgen`): that many client threads send
+``batch_rows``-row requests for ``duration`` seconds (or ``max_requests``
+requests) each; p50 / p90 / p99 latency, requests/s and rows/s per level.
+Given concurrency, the size cases run only when ``sizes`` / ``large_file_mb``
+are given.  ``compare=`` a saved ``to_dict()`` (a ``--json PATH`` file) adds
+ratios now / before (:mod:`.perfcompare`).
+
+The progress bar counts MB processed (each request weighs its body plus a
+fixed overhead), advancing during a long request at the rate measured so far,
+then seconds of load.  Ctrl-C stops the client threads and the server this
+function started and raises :class:`PerfInterrupted` (a KeyboardInterrupt
+holding the partial report).
+
 Bounded in time: at most ``requests`` requests a case (fewer for large
 ones), no new request in a case after ``case_budget`` seconds, and no new
 case after ``timeout`` seconds (the rest are reported as skipped).  The
@@ -24,182 +38,28 @@ import math
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import numpy as np
-import pandas as pd
-
 from ..core.targets import TargetType
-from . import _render
+from . import perfcompare
+from .loadgen import Payloads, PerfLevel, run_level
+from .perfreport import MB, PerfCase, PerfReport
+from .progress import WorkBar
 
 DEFAULT_SIZES = (1, 10, 100, 1_000, 100_000)
 LARGE_FILE_MB = 50.0
-MB = 1024 * 1024
+REQUEST_WEIGHT = 100 * 1024  # the fixed cost of a request, as bytes of CSV that take as long to process
 
 
-@dataclass
-class PerfCase:
-    """One request size: latencies (seconds), memory (MB) and what went wrong, if anything."""
+class PerfInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`perf_test`: the client threads and the server it started are stopped.
 
-    name: str
-    rows: int
-    bytes: int
-    latencies: list[float] = field(default_factory=list)
-    error: str | None = None
-    skipped: str | None = None
-    rss_peak_mb: float | None = None
-    rss_after_mb: float | None = None
-    in_server_ms: float | None = None
+    ``report`` holds what was measured until then.
+    """
 
-    def stats(self) -> dict[str, float] | None:
-        """min / avg / p50 / p99 / max latency in milliseconds (None when nothing was measured)."""
-        if not self.latencies:
-            return None
-        ms = np.asarray(self.latencies) * 1000.0
-        return {"min": float(ms.min()), "avg": float(ms.mean()), "p50": float(np.percentile(ms, 50)),
-                "p99": float(np.percentile(ms, 99)), "max": float(ms.max())}
-
-    def to_dict(self) -> dict[str, Any]:
-        stats = self.stats()
-        out: dict[str, Any] = {"name": self.name, "rows": self.rows, "bytes": self.bytes,
-                               "requests": len(self.latencies),
-                               "latency_ms": {k: round(v, 3) for k, v in stats.items()} if stats else None,
-                               "memory_mb": {"peak": self.rss_peak_mb, "after": self.rss_after_mb}}
-        if self.in_server_ms is not None:
-            out["in_server_avg_ms"] = round(self.in_server_ms, 3)
-        if self.error:
-            out["error"] = self.error
-        if self.skipped:
-            out["skipped"] = self.skipped
-        return out
-
-
-@dataclass
-class PerfReport:
-    """What :func:`perf_test` measured; prints as a table, renders as HTML, ``plot()`` draws latencies."""
-
-    url: str
-    model: str | None
-    target_type: str | None
-    started_server: bool
-    startup_seconds: float | None = None
-    server_pid: int | None = None
-    in_server: bool = False
-    cases: list[PerfCase] = field(default_factory=list)
-    rss_start_mb: float | None = None
-    machine: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not any(c.error for c in self.cases)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "model": self.model, "targetType": self.target_type,
-                "startedServer": self.started_server, "serverPid": self.server_pid,
-                "startupSeconds": None if self.startup_seconds is None else round(self.startup_seconds, 3),
-                "ok": self.ok, "seconds": round(self.seconds, 3), "memory_mb": {"start": self.rss_start_mb,
-                                                                                 **self.machine},
-                "cases": [c.to_dict() for c in self.cases]}
-
-    def to_frame(self) -> pd.DataFrame:
-        rows = []
-        for c in self.cases:
-            s = c.stats() or {}
-            row = {"case": c.name, "rows": c.rows, "MB": round(c.bytes / MB, 3), "requests": len(c.latencies),
-                   **{f"{k} ms": s.get(k) for k in ("min", "avg", "p50", "p99", "max")},
-                   "server RSS peak MB": c.rss_peak_mb}
-            if self.in_server:
-                row["in-server avg ms"] = c.in_server_ms
-            row["note"] = c.error or c.skipped or ""
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def _rows(self) -> tuple[list[str], list[list[str]]]:
-        headers = ["CASE", "ROWS", "PAYLOAD", "REQUESTS", "MIN ms", "AVG ms", "P50 ms", "P99 ms", "MAX ms",
-                   "RSS PEAK MB"]
-        if self.in_server:
-            headers.append("IN-SERVER ms")
-        headers.append("NOTE")
-        rows = []
-        for c in self.cases:
-            s = c.stats()
-            cells = [c.name, f"{c.rows:,}", _size(c.bytes), str(len(c.latencies))]
-            cells += [f"{s[k]:.1f}" for k in ("min", "avg", "p50", "p99", "max")] if s else ["-"] * 5
-            cells.append("-" if c.rss_peak_mb is None else f"{c.rss_peak_mb:.0f}")
-            if self.in_server:
-                cells.append("-" if c.in_server_ms is None else f"{c.in_server_ms:.1f}")
-            cells.append(c.error or c.skipped or "")
-            rows.append(cells)
-        return headers, rows
-
-    def _head(self) -> str:
-        where = (f"server started in {self.startup_seconds:.1f}s, pid {self.server_pid}" if self.started_server
-                 else "a running server")
-        what = f"{self.model} ({self.target_type})" if self.model else "model"
-        return f"drumnb perf-test: {what} at {self.url} ({where}); {self.seconds:.1f}s in all"
-
-    def _memory_line(self) -> str:
-        peaks = [c.rss_peak_mb for c in self.cases if c.rss_peak_mb is not None]
-        parts = []
-        if self.rss_start_mb is not None:
-            parts.append(f"server RSS {self.rss_start_mb:.0f} MB before the first case")
-        if peaks:
-            parts.append(f"{max(peaks):.0f} MB at most")
-        if self.machine.get("total"):
-            parts.append(f"machine {self.machine['total']:.0f} MB, {self.machine.get('avail', 0):.0f} MB available")
-        return "memory: " + ", ".join(parts) if parts else ""
-
-    def to_text(self) -> str:
-        headers, rows = self._rows()
-        right = tuple(range(1, len(headers) - 1))
-        out = [self._head(), "", _render.text_table(headers, rows, align_right=right)]
-        line = self._memory_line()
-        if line:
-            out += ["", line]
-        return "\n".join(out)
-
-    __str__ = to_text
-
-    def _repr_html_(self) -> str:
-        headers, rows = self._rows()
-        right = tuple(range(1, len(headers) - 1))
-        return (f"<div><b>drumnb perf-test</b>: {_render.esc(self._head().split(': ', 1)[1])}</div>"
-                + _render.html_table(headers, rows, align_right=right)
-                + f"<div>{_render.esc(self._memory_line())}</div>")
-
-    def plot(self, ax: Any = None) -> Any:
-        """p50 latency per case with min-max bars (log scales); returns the matplotlib Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
-        measured = [c for c in self.cases if c.latencies]
-        x = [c.rows for c in measured]
-        stats = [c.stats() for c in measured]
-        p50 = np.array([s["p50"] for s in stats])  # type: ignore[index]
-        low = p50 - np.array([s["min"] for s in stats])  # type: ignore[index]
-        high = np.array([s["max"] for s in stats]) - p50  # type: ignore[index]
-        ax.errorbar(x, p50, yerr=[low, high], marker="o", capsize=3, label="p50 (min-max)")
-        ax.plot(x, [s["p99"] for s in stats], "x--", label="p99")  # type: ignore[index]
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("rows per request")
-        ax.set_ylabel("latency (ms)")
-        ax.set_title("drumnb perf-test")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-        return ax
-
-    def __repr__(self) -> str:
-        return f"<PerfReport {self.url} {len(self.cases)} case(s){'' if self.ok else ', with errors'}>"
-
-
-def _size(n: int) -> str:
-    if n >= MB:
-        return f"{n / MB:.1f} MB"
-    return f"{n / 1024:.1f} kB"
+    def __init__(self, message: str, report: PerfReport | None = None):
+        super().__init__(message)
+        self.report = report
 
 
 # --- memory -------------------------------------------------------------------------------------
@@ -268,29 +128,15 @@ def _timing(stats: dict[str, Any] | None) -> tuple[float, float] | None:
     return float(total), float(count or 0)
 
 
-# --- payloads -----------------------------------------------------------------------------------
+# --- cases -------------------------------------------------------------------------------------
 
-def _frame_of(data: pd.DataFrame, n: int) -> pd.DataFrame:
-    return data.iloc[np.arange(n) % len(data)].reset_index(drop=True)
-
-
-def _csv(df: pd.DataFrame) -> bytes:
-    from ..core import codecs
-
-    return codecs.write_csv(df)
-
-
-def _cases(data: pd.DataFrame, sizes: Sequence[int], large_file_mb: float) -> list[tuple[str, int, Any]]:
-    """(name, rows, a function building the body) per case; bodies are built only when their case runs."""
-    out: list[tuple[str, int, Any]] = []
-    for n in sizes:
-        out.append((f"{n:,} row{'s' if n != 1 else ''}", int(n), lambda n=n: _csv(_frame_of(data, n))))
+def _cases(payloads: Payloads, sizes: Sequence[int], large_file_mb: float) -> list[tuple[str, int]]:
+    """(name, rows) per case; the large file's rows are as many as make ``large_file_mb`` of CSV."""
+    out = [(f"{n:,} row{'s' if n != 1 else ''}", int(n)) for n in sizes]
     if large_file_mb and large_file_mb > 0:
-        sample = _csv(_frame_of(data, 1000))
-        header = sample.index(b"\n") + 1
-        per_row = max(1.0, (len(sample) - header) / 1000)
+        per_row = max(1.0, (payloads.size(1000) - len(payloads.header)) / 1000)
         rows = max(1, int(math.ceil(large_file_mb * MB / per_row)))
-        out.append((f"{large_file_mb:g} MB file", rows, lambda rows=rows: _csv(_frame_of(data, rows))))
+        out.append((f"{large_file_mb:g} MB file", rows))
     return out
 
 
@@ -305,18 +151,22 @@ def _requests_for(rows: int, requests: int) -> int:
 # --- the test -----------------------------------------------------------------------------------
 
 def perf_test(model: Any = None, data: Any = None, target_type: str | None = None, *, url: str | None = None,
-              in_server: bool = False, sizes: Sequence[int] = DEFAULT_SIZES, large_file_mb: float = LARGE_FILE_MB,
+              in_server: bool = False, sizes: Sequence[int] | None = None, large_file_mb: float | None = None,
               requests: int = 10, case_budget: float = 60.0, timeout: float = 600.0, workers: int | None = None,
-              progress: bool | None = None, startup_timeout: float = 120.0, **load_kwargs: Any) -> PerfReport:
+              concurrency: Sequence[int] | None = None, duration: float = 10.0, batch_rows: int = 1,
+              max_requests: int = 100_000, compare: Any = None, progress: bool | None = None,
+              startup_timeout: float = 120.0, **load_kwargs: Any) -> PerfReport:
     """Measure the model behind a prediction server; returns a :class:`PerfReport`.
 
     ``model``: a model folder or loaded Model (a server is started for it on
     127.0.0.1 and stopped at the end), or None with ``url`` (a running
     server).  ``data``: a DataFrame or a file path whose rows make the
     requests.  ``sizes``: rows per request; ``large_file_mb``: the size of
-    the large-file case (0: none).  ``progress``: a bar on stderr (default:
-    when stderr is a terminal).  ``workers``: serve with gunicorn and this
-    many workers.
+    the large-file case (0: none).  ``concurrency``: levels of the load test
+    (``duration`` seconds, at most ``max_requests`` requests of ``batch_rows``
+    rows each).  ``compare``: a saved run to compare with.  ``progress``: a
+    bar on stderr (default: when stderr is a terminal).  ``workers``: serve
+    with gunicorn and this many workers.
     """
     from ..core.errors import ConfigurationError, InputError
     from .validation import read_data
@@ -329,10 +179,16 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
     if model is None and not url:
         raise ConfigurationError("perf-test needs a model folder or the URL of a running server",
                                  hint="pass --code-dir DIR, or --url http://HOST:PORT")
-    if requests < 1:
-        raise ConfigurationError("requests must be at least 1")
-    if any(int(n) < 1 for n in sizes):
-        raise ConfigurationError(f"sizes must be positive row counts, got {list(sizes)}")
+    levels = [int(c) for c in concurrency or ()]
+    if sizes is None:
+        sizes = () if levels else DEFAULT_SIZES
+    if large_file_mb is None:
+        large_file_mb = 0.0 if levels else LARGE_FILE_MB
+    if requests < 1 or max_requests < 1 or batch_rows < 1:
+        raise ConfigurationError("requests, max_requests and batch_rows must be at least 1")
+    if any(int(n) < 1 for n in sizes) or any(c < 1 for c in levels):
+        raise ConfigurationError(f"sizes and concurrency must be positive, got {list(sizes)} and {levels}")
+    previous = perfcompare.load(compare) if compare is not None else None  # a bad file fails before the run
     import requests as http
 
     started = time.perf_counter()
@@ -341,6 +197,8 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
     server = None
     sampler: _Sampler | None = None
     session = http.Session()
+    report: PerfReport | None = None
+    interrupted = False
     try:
         if url:
             base = url.rstrip("/")
@@ -355,11 +213,7 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
                                          f"{_message(answer)}",
                                          hint="a 513 means its model did not load; a 404, a wrong URL_PREFIX")
             report = PerfReport(base, None, None, started_server=False, in_server=in_server)
-            try:
-                info = session.get(base + "/info/", timeout=10).json()
-                report.model, report.target_type = info.get("codeDir"), info.get("targetType")
-            except Exception:  # noqa: BLE001 - not every server has /info/
-                pass
+            _describe(report, session)
         else:
             from ..server.background import serve
 
@@ -369,18 +223,15 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
             base = server.url
             report = PerfReport(base, None, None, started_server=True, in_server=in_server,
                                 startup_seconds=time.perf_counter() - t0, server_pid=server.pid)
-            try:
-                info = session.get(base + "/info/", timeout=10).json()
-                report.model, report.target_type = info.get("codeDir"), info.get("targetType")
-            except Exception:  # noqa: BLE001
-                pass
+            _describe(report, session)
             if report.target_type == TargetType.UNSTRUCTURED:
                 raise ConfigurationError("perf-test sends structured rows to /predict/; this model is unstructured")
             try:
                 sampler = _Sampler(server.pid)
             except Exception:  # noqa: BLE001 - psutil missing: memory from /stats/ only
                 sampler = None
-        _warm_up(session, base, frame)
+        payloads = Payloads(frame)
+        _warm_up(session, base, payloads)
         stats = _stats(session, base)
         if stats:
             report.machine = {k: (stats.get("mem_info") or {}).get(k) for k in ("total", "avail")}
@@ -389,23 +240,46 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
             report.rss_start_mb = round(sampler.last, 1)
         elif stats:
             report.rss_start_mb = (stats.get("mem_info") or {}).get("drum_rss")
-        _run_cases(report, session, base, frame, sizes, large_file_mb, requests, case_budget, deadline, sampler,
-                   progress)
+        show = sys.stderr.isatty() if progress is None else progress
+        _run_cases(report, session, base, payloads, sizes, large_file_mb, requests, case_budget, deadline,
+                   sampler, show)
+        if levels:
+            _run_levels(report, base, payloads, levels, batch_rows, duration, max_requests, deadline, sampler,
+                        show)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         if sampler is not None:
             sampler.stop()
         session.close()
         if server is not None:
             server.stop()  # SIGTERM to its PID, SIGKILL after a grace period
+    if interrupted:
+        stopped = "the client threads" + (f" and the server it started (pid {server.pid})" if server else "")
+        if report is not None:
+            report.interrupted = True
+            report.seconds = time.perf_counter() - started
+        raise PerfInterrupted(f"perf-test interrupted after {time.perf_counter() - started:.1f}s; "
+                              f"{stopped} stopped", report) from None
     report.seconds = time.perf_counter() - started
+    if previous is not None:
+        report.compare(compare if not isinstance(compare, dict) else previous)
     return report
 
 
-def _warm_up(session: Any, base: str, frame: pd.DataFrame) -> None:
+def _describe(report: PerfReport, session: Any) -> None:
+    try:
+        info = session.get(report.url + "/info/", timeout=10).json()
+        report.model, report.target_type = info.get("codeDir"), info.get("targetType")
+    except Exception:  # noqa: BLE001 - not every server has /info/
+        pass
+
+
+def _warm_up(session: Any, base: str, payloads: Payloads) -> None:
     from ..core.errors import InputError
 
-    body = _csv(frame.iloc[:1])
-    response = session.post(base + "/predict/", data=body, headers={"Content-Type": "text/csv"}, timeout=120)
+    response = session.post(base + "/predict/", data=payloads.body(1), headers={"Content-Type": "text/csv"},
+                            timeout=120)
     if response.status_code != 200:
         raise InputError(f"the server cannot score one row of the input: HTTP {response.status_code}: "
                          f"{_message(response)}", hint="check the input with 'drumnb score' first")
@@ -418,24 +292,27 @@ def _message(response: Any) -> str:
         return response.text[:300]
 
 
-def _run_cases(report: PerfReport, session: Any, base: str, frame: pd.DataFrame, sizes: Sequence[int],
+def _run_cases(report: PerfReport, session: Any, base: str, payloads: Payloads, sizes: Sequence[int],
                large_file_mb: float, requests: int, case_budget: float, deadline: float,
-               sampler: _Sampler | None, progress: bool | None) -> None:
-    from .progress import bar as progress_bar  # a widget in a notebook, text on a terminal
+               sampler: _Sampler | None, show: bool) -> None:
+    plan = [(name, rows, payloads.size(rows), _requests_for(rows, requests))
+            for name, rows in _cases(payloads, sizes, large_file_mb)]
+    if not plan:
+        return
 
-    plan = _cases(frame, sizes, large_file_mb)
-    total = sum(_requests_for(rows, requests) for _, rows, _ in plan)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = progress_bar(total=total, unit="req", desc="perf-test", file=sys.stderr, disable=not show, leave=False)
+    def weight(size: int) -> float:  # MB of work a request stands for
+        return (size + REQUEST_WEIGHT) / MB
+
+    bar = WorkBar(sum(weight(size) * n for _, _, size, n in plan), unit="MB", desc="perf-test", show=show,
+                  file=sys.stderr)
     try:
-        for name, rows, build in plan:
-            n_requests = _requests_for(rows, requests)
+        for name, rows, size, n_requests in plan:
             if time.monotonic() >= deadline:
                 report.cases.append(PerfCase(name, rows, 0, skipped="time limit reached"))
-                bar.update(n_requests)
+                bar.skip(weight(size) * n_requests)
                 continue
-            bar.set_description(f"perf-test {name}")
-            body = build()
+            bar.describe(f"perf-test {name}")
+            body = payloads.body(rows)
             case = PerfCase(name, rows, len(body))
             report.cases.append(case)
             before = _timing(_stats(session, base)) if report.in_server else None
@@ -446,23 +323,25 @@ def _run_cases(report: PerfReport, session: Any, base: str, frame: pd.DataFrame,
                 remaining = deadline - time.monotonic()
                 if k and (remaining <= 0 or time.monotonic() - case_start > case_budget):
                     case.skipped = f"{k} of {n_requests} requests (time budget)"
-                    bar.update(n_requests - k)
+                    bar.skip(weight(size) * (n_requests - k))
                     break
                 try:
-                    t0 = time.perf_counter()
-                    response = session.post(base + "/predict/", data=body, headers={"Content-Type": "text/csv"},
-                                            timeout=max(5.0, remaining))
-                    elapsed = time.perf_counter() - t0
+                    with bar.step(weight(size)):
+                        t0 = time.perf_counter()
+                        response = session.post(base + "/predict/", data=body,
+                                                headers={"Content-Type": "text/csv"}, timeout=max(5.0, remaining))
+                        elapsed = time.perf_counter() - t0
+                except KeyboardInterrupt:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - timeouts, dropped connections
                     case.error = f"{type(exc).__name__}: {str(exc)[:200]}"
-                    bar.update(n_requests - k)
+                    bar.skip(weight(size) * (n_requests - k - 1))
                     break
                 if response.status_code != 200:
                     case.error = f"HTTP {response.status_code}: {_message(response)}"
-                    bar.update(n_requests - k)
+                    bar.skip(weight(size) * (n_requests - k - 1))
                     break
                 case.latencies.append(elapsed)
-                bar.update(1)
                 if sampler is None:
                     stats = _stats(session, base)
                     rss = (stats or {}).get("mem_info", {}).get("drum_rss")
@@ -482,4 +361,29 @@ def _run_cases(report: PerfReport, session: Any, base: str, frame: pd.DataFrame,
         bar.close()
 
 
-__all__ = ["perf_test", "PerfReport", "PerfCase", "DEFAULT_SIZES"]
+def _run_levels(report: PerfReport, base: str, payloads: Payloads, levels: Sequence[int], batch_rows: int,
+                duration: float, max_requests: int, deadline: float, sampler: _Sampler | None, show: bool) -> None:
+    body = payloads.body(batch_rows)
+    bar = WorkBar(duration * len(levels), unit="s", desc="perf-test load", show=show, file=sys.stderr)
+    try:
+        for concurrency in levels:
+            if time.monotonic() >= deadline:
+                level = PerfLevel(concurrency, batch_rows, len(body), error="time limit reached")
+                report.levels.append(level)
+                bar.skip(duration)
+                continue
+            bar.describe(f"perf-test concurrency {concurrency}")
+            if sampler is not None:
+                sampler.reset()
+            with bar.step(duration, rate=1.0):
+                level = run_level(base, body, batch_rows, concurrency, duration=duration, max_requests=max_requests,
+                                  timeout=max(5.0, deadline - time.monotonic()),
+                                  tick=lambda _s, n: bar.postfix(f"{n:,} requests"))
+            if sampler is not None:
+                level.rss_peak_mb = round(max(sampler.peak, sampler.last), 1)
+            report.levels.append(level)
+    finally:
+        bar.close()
+
+
+__all__ = ["perf_test", "PerfReport", "PerfCase", "PerfLevel", "PerfInterrupted", "DEFAULT_SIZES"]

@@ -6,8 +6,11 @@ module picks it only when a kernel (ipykernel) is running this code.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Any
+import threading
+import time
+from typing import Any, Iterator
 
 
 def in_kernel() -> bool:
@@ -29,3 +32,75 @@ def bar(**kwargs: Any) -> Any:
 
     kwargs.setdefault("file", sys.stderr)
     return tqdm(**kwargs)
+
+
+class WorkBar:
+    """A bar over known amounts of work (MB to process, seconds of load) that moves during a long step too.
+
+    ``with bar.step(weight): ...`` wraps one unit of work of that weight (e.g.
+    one request, in MB).  While a step runs, a thread advances the bar at the
+    rate measured on the steps before (weight per second), never past 90% of
+    the step's weight; the rest is added when the step ends, so the bar shows
+    how far the real work is, including a single request that takes minutes.
+    ``rate`` fixes the rate instead (1.0 for a step measured in seconds).
+    """
+
+    TICK = 0.2
+
+    def __init__(self, total: float, *, unit: str, desc: str, show: bool, file: Any = None):
+        self.bar = bar(total=round(total, 2), unit=unit, desc=desc, file=file, disable=not show, leave=False,
+                       bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} " + unit
+                                  + " [{elapsed}<{remaining}]{postfix}")
+        self._lock = threading.Lock()
+        self._done_weight = 0.0
+        self._done_seconds = 0.0
+        self._step: list[float] | None = None  # [start, weight, credited, rate or 0]
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="drumnb-progress", daemon=True)
+        if show:
+            self._thread.start()
+
+    def describe(self, text: str) -> None:
+        with self._lock:
+            self.bar.set_description(text, refresh=False)
+
+    def postfix(self, text: str) -> None:
+        with self._lock:
+            self.bar.set_postfix_str(text, refresh=True)
+
+    @contextlib.contextmanager
+    def step(self, weight: float, rate: float | None = None) -> Iterator[None]:
+        start = time.monotonic()
+        with self._lock:
+            self._step = [start, weight, 0.0, rate or 0.0]
+        try:
+            yield
+        finally:
+            with self._lock:
+                credited = self._step[2] if self._step else 0.0
+                self._step = None
+                self.bar.update(max(0.0, weight - credited))
+                self._done_weight += weight
+                self._done_seconds += time.monotonic() - start
+
+    def skip(self, weight: float) -> None:
+        with self._lock:
+            self.bar.update(weight)
+
+    def _tick(self) -> None:
+        while not self._closed.wait(self.TICK):
+            with self._lock:
+                step = self._step
+                if step is None:
+                    continue
+                rate = step[3] or (self._done_weight / self._done_seconds if self._done_seconds > 0.05 else 0.0)
+                target = min(0.9 * step[1], rate * (time.monotonic() - step[0]))
+                if target > step[2]:
+                    self.bar.update(target - step[2])
+                    step[2] = target
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join(1)
+        self.bar.close()
