@@ -124,16 +124,25 @@ def validate_parser() -> Parser:
 def perf_parser() -> Parser:
     p = Parser(prog="%drum_perf", add_help=True,
                description="Performance test: serve the model (or use --url), send requests of 1 to 100,000 rows "
-                           "and a large file; returns the latency table and shows a latency plot.")
+                           "and a large file, or (--concurrency 1,4,16) load it with that many client threads "
+                           "per level; returns the report (tables) and shows the plots.")
     _model_flags(p, name_help="a %%%%drum_hooks model name or a model folder (not needed with --url)")
     p.add_argument("--data", "-d", help="rows to send (repeated to each size): a DataFrame variable or a file path")
     p.add_argument("--url", help="test the server already running at this URL (e.g. a %%drum_serve server)")
-    p.add_argument("--sizes", help="rows per request, comma separated (default 1,10,100,1000,100000)")
-    p.add_argument("--large-file-mb", type=float, default=50.0, help="size of the large-file case (0: none)")
+    p.add_argument("--sizes", help="rows per request, comma separated (default 1,10,100,1000,100000; "
+                                   "none with --concurrency)")
+    p.add_argument("--large-file-mb", type=float, default=None,
+                   help="size of the large-file case (default 50, none with --concurrency; 0: none)")
     p.add_argument("--requests", type=int, default=10, help="requests per case (default 10)")
     p.add_argument("--case-budget", type=float, default=60.0, help="seconds per case at most (default 60)")
+    p.add_argument("--concurrency", "-c", help="load test: client threads per level, comma separated, e.g. 1,4,16")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level (default 10)")
+    p.add_argument("--batch-rows", type=int, default=1, help="rows per load-test request (default 1)")
+    p.add_argument("--max-requests", type=int, default=100_000, help="requests per level at most")
+    p.add_argument("--compare", metavar="PATH", help="compare with a run saved by --json PATH")
+    p.add_argument("--json", metavar="PATH", help="save the report as JSON there (to --compare a later run)")
     p.add_argument("--workers", type=int, help="serve with gunicorn and this many workers")
-    p.add_argument("--no-plot", action="store_true", help="no latency plot")
+    p.add_argument("--no-plot", action="store_true", help="no plots")
     return p
 
 
@@ -335,34 +344,45 @@ class DrumMagics(Magics):
         """Performance-test a model behind a real server; returns the report and plots the latencies.
 
         %drum_perf NAME|--code-dir DIR --data VAR|PATH [--sizes 1,10,100] [--large-file-mb MB] [--workers N]
+        %drum_perf NAME --data VAR --concurrency 1,4,16 [--duration S] [--batch-rows N] [--compare run.json]
         %drum_perf --url URL --data VAR|PATH ...      (a running server, e.g. one from %drum_serve)
+
+        Ctrl-C (the kernel's interrupt) stops the client threads and the server it started, in one line.
         """
         try:
             args = perf_parser().parse(line)
         except _Done:
             return None
-        from ..tools.perf import DEFAULT_SIZES, perf_test
+        import json
 
-        with errors.boundary():
-            if args.url and (args.name or args.code_dir):
-                raise errors.usage("%drum_perf: --url tests a running server; do not name a model too",
-                                   "%drum_perf --url URL --data df, or %drum_perf NAME --data df")
-            sizes = _int_list(args.sizes, "--sizes") if args.sizes else DEFAULT_SIZES
-            model = None
-            if not args.url:
-                _, folder = WORKSPACE.resolve(args.name, args.code_dir)
-                model = WORKSPACE.model(folder, args.target_type, **_load_kwargs(args))
-            data = self._data(args.data, "%drum_perf", args.name or "NAME")
-            report = perf_test(model, data, url=args.url, sizes=sizes, large_file_mb=args.large_file_mb,
-                               requests=args.requests, case_budget=args.case_budget, workers=args.workers,
-                               progress=True)
-            if not args.no_plot and any(c.latencies for c in report.cases):
-                from IPython.display import Image
+        from ..tools.perf import PerfInterrupted, perf_test
+        from .widgets.perf import show
 
-                from .display import figure_png
-
-                _display(Image(data=figure_png(report.plot)))
-            return report
+        try:
+            with errors.boundary():
+                if args.url and (args.name or args.code_dir):
+                    raise errors.usage("%drum_perf: --url tests a running server; do not name a model too",
+                                       "%drum_perf --url URL --data df, or %drum_perf NAME --data df")
+                sizes = _int_list(args.sizes, "--sizes") if args.sizes else None
+                levels = _int_list(args.concurrency, "--concurrency") if args.concurrency else None
+                model = None
+                if not args.url:
+                    _, folder = WORKSPACE.resolve(args.name, args.code_dir)
+                    model = WORKSPACE.model(folder, args.target_type, **_load_kwargs(args))
+                data = self._data(args.data, "%drum_perf", args.name or "NAME")
+                report = perf_test(model, data, url=args.url, sizes=sizes, large_file_mb=args.large_file_mb,
+                                   requests=args.requests, case_budget=args.case_budget, workers=args.workers,
+                                   concurrency=levels, duration=args.duration, batch_rows=args.batch_rows,
+                                   max_requests=args.max_requests, compare=args.compare, progress=True)
+                if args.json:
+                    with open(args.json, "w", encoding="utf-8") as fh:
+                        json.dump(report.to_dict(), fh, indent=1, default=str)
+                if not args.no_plot:
+                    show(report)
+                return report
+        except PerfInterrupted as exc:
+            print(f"%drum_perf: {exc}")  # one line, no traceback
+            return None
 
     @line_cell_magic
     def drum_export(self, line: str, cell: str | None = None) -> Any:
