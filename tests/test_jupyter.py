@@ -438,6 +438,11 @@ def test_a_long_score_shows_progress_and_stops_cleanly_on_ctrl_c(ip):
         timer.cancel()
     short_error(cell, "KeyboardInterrupt", "scoring interrupted after", "of 1,500 rows; nothing was stored")
     assert "never" not in ip.user_ns
+    # a CSV file is read once and scored in chunks too
+    path = os.path.join(os.getcwd(), "big.csv")
+    ip.user_ns["big"].to_csv(path, index=False)
+    cell = run(ip, f"%drum_score slow --data {path} -q -o from_csv")
+    assert "rows/s" in cell.text and ip.user_ns["from_csv"].equals(ip.user_ns["slow_out"]), cell.text
     # a quick call shows no bar at all
     cell = run(ip, "%drum_score slow --data 'big.head(20)' -q -o quick")
     assert "rows/s" not in cell.text and cell.text.strip() == "predictions stored in quick (20 rows)"

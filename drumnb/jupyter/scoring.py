@@ -140,17 +140,19 @@ def _charset(content_type: str | None) -> str:
     return parse_content_type(content_type)[1] or DEFAULT_CHARSET
 
 
-
 def predict(model: Any, data: Any, *, desc: str = "scoring") -> tuple[Any, int]:
     """``model.predict(data)``, in chunks behind a delayed progress bar when it would take over a second.
 
-    Returns the predictions and the number of calls made.  Only a DataFrame of more than two probe
-    chunks is split (a file, bytes or a transform model is scored in one call); the first
+    Returns the predictions and the number of calls made.  Only a DataFrame (or a CSV file the
+    model reads into one) of more than two probe chunks is split (bytes, other files, a file read by
+    a read_input_data hook or by R, and a transform model are scored in one call); the first
     :data:`PROBE_ROWS` rows time the model, and when the rest would take under :data:`PROGRESS_AFTER`
     seconds it is scored in one more call.  Ctrl-C leaves as one short error: nothing is returned.
     """
     import pandas as pd  # not at %load_ext
 
+    if _plain_csv(model, data):
+        data = model.read(data)  # read once here, then scored in chunks like a DataFrame
     n = len(data) if isinstance(data, pd.DataFrame) else 0
     if n <= 2 * PROBE_ROWS or model.target_type == TargetType.TRANSFORM:
         return _interruptible(lambda: model.predict(data), 0, n), 1
@@ -173,6 +175,12 @@ def predict(model: Any, data: Any, *, desc: str = "scoring") -> tuple[Any, int]:
     finally:
         bar.close()
     return pd.concat(parts, ignore_index=True), len(parts)
+
+
+def _plain_csv(model: Any, data: Any) -> bool:
+    """A CSV file the model reads into the DataFrame its hooks get (no read_input_data hook, no R reader)."""
+    return (isinstance(data, str) and data.lower().endswith(".csv") and model.target_type != TargetType.TRANSFORM
+            and "read_input_data" not in model.hooks and getattr(model.predictor, "read_bytes", None) is None)
 
 
 def _interruptible(call: Any, done: int, total: int) -> Any:
