@@ -448,18 +448,21 @@ def test_a_long_score_shows_progress_and_stops_cleanly_on_ctrl_c(ip):
     assert "rows/s" not in cell.text and cell.text.strip() == "predictions stored in quick (20 rows)"
 
 
+NEGATIVE_FAILS = """
+import pandas as pd
+
+def load_model(code_dir):
+    return 1
+
+def score(data, model, **kwargs):
+    if (data["a"] < 0).any():
+        raise ValueError("negative a")
+    return pd.DataFrame({"Predictions": data["a"] * 1.0})
+"""
+
+
 def test_client_errors_in_cells_are_one_line(ip):
-    hooks(ip, "boom", """
-        import pandas as pd
-
-        def load_model(code_dir):
-            return 1
-
-        def score(data, model, **kwargs):
-            if (data["a"] < 0).any():
-                raise ValueError("negative a")
-            return pd.DataFrame({"Predictions": data["a"] * 1.0})
-    """)
+    hooks(ip, "boom", NEGATIVE_FAILS)
     cell = run(ip, "srv_boom = %drum_serve boom")
     srv = ip.user_ns["srv_boom"]
     # an assignment still shows where the server is (as gradio's launch() does)

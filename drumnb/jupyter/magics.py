@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 
-from .. import flags
+from .. import flags, supervisor
 from ..core.targets import TargetType
 from . import errors, serving
 from .overlay import Overlay
@@ -458,7 +458,7 @@ class DrumMagics(Magics):
             if args.logs:
                 server, entry = serving.find_server(args.name)
                 path = server.log_path if server else entry.get("log")
-                text = serving.read_log(path, args.lines)
+                text = supervisor.tail(path, args.lines)
                 print(text if text.strip() else f"(the log of {args.name!r} is empty)")
                 return None
             if args.restart:

@@ -54,19 +54,6 @@ def stop(args: argparse.Namespace) -> None:
     return None
 
 
-def read_log(path: str | None, lines: int) -> str:
-    if not path:
-        return ""
-    try:
-        with open(path, errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return ""
-    if lines:
-        text = "\n".join(text.rstrip("\n").splitlines()[-lines:])
-    return text
-
-
 def server_table() -> Any:
     """Every running server (this kernel's first, then the registry's) as a DataFrame."""
     import pandas as pd  # not at %load_ext
