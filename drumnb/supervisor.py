@@ -21,8 +21,8 @@ set only when the parent spawned it from its main thread, since the signal follo
 
 ``python -m drumnb.supervisor PARENT_PID[:nosig] MODULE ARGS...`` runs ``MODULE`` as ``__main__``
 under a lifeline that sends it SIGINT (its own quick, graceful stop) when the parent goes and ends
-its process group (workers it forked) when it returns or after the grace period: that is how a program with no lifeline of its own
-(``drumnb server``, a gunicorn master and its workers) is supervised.
+its process group (workers it forked) when it returns or after the grace period: that is how a
+program with no lifeline of its own (``drumnb server``, a gunicorn master and its workers) is supervised.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class Child:
         self.process = process
         self.log_path = log_path
         self.owns_log = owns_log
-        self.stopped = False  # stop() was called (the state then says "stopped", not how it ended)
+        self.stopped = False  # stop() ended it (the state then says "stopped", not how it ended)
 
     @property
     def pid(self) -> int:
@@ -149,9 +149,9 @@ class Child:
 
     def stop(self, grace: float = STOP_TIMEOUT) -> int | None:
         """SIGTERM, ``grace`` seconds, then SIGKILL to its process group; returns the exit code."""
-        self.stopped = True
         proc = self.process
-        if proc.poll() is None:
+        if proc.poll() is None:  # one that had ended already keeps saying how it ended
+            self.stopped = True
             try:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(grace)

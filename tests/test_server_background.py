@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import psutil
 import pytest
 import requests
 from fixtures import write_folder
+from jupyter_support import port_free
 from test_server_support import broken_folder, csv_bytes, data, linear_folder
 
 from drumnb.model import load_model
@@ -205,3 +211,70 @@ def test_only_models_with_hooks_or_unknown_predictors_are_serialized(tmp_path):
     assert not create_app(plain).extensions["drumnb"].call.serialize  # scikit-learn: thread-safe
     assert create_app(hooked).extensions["drumnb"].call.serialize
     assert create_app(plain, serialize=True).extensions["drumnb"].call.serialize
+
+
+# --- a child-process server's lifecycle (drumnb.supervisor) ---------------------------------------
+
+PARENT = """
+import json, sys, time
+import drumnb
+
+server = drumnb.serve(sys.argv[1], "regression", process=True, workers=1)
+print(json.dumps([server.pid, int(server.url.rsplit(":", 1)[1])]), flush=True)
+time.sleep(300)
+"""
+
+
+def wait_for(predicate, seconds: float) -> float:
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > seconds:
+            raise AssertionError(f"not within {seconds}s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_a_process_server_is_in_the_registry_and_dies_with_its_sigkilled_parent(tmp_path, monkeypatch):
+    from drumnb.jupyter import registry
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(linear_folder(tmp_path))], stdout=subprocess.PIPE)
+    try:
+        pid, port = json.loads(parent.stdout.readline())
+        [entry] = registry.entries()  # the JupyterLab sidebar lists it
+        assert (entry["pid"], entry["port"], entry["kernel_pid"], entry["reload"]) == (pid, port, parent.pid, False)
+        family = [pid] + [p.pid for p in psutil.Process(pid).children(recursive=True)]  # gunicorn master, worker
+        assert len(family) >= 2 and requests.get(f"http://127.0.0.1:{port}/health/", timeout=10).status_code == 200
+        parent.kill()
+        parent.wait(10)
+        took = wait_for(lambda: not any(registry.pid_alive(p) for p in family) and port_free(port), 15)
+        print(f"server and workers gone, port free {took:.2f}s after the parent's SIGKILL")
+        assert registry.entries() == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        parent.stdout.close()
+
+
+def test_the_handle_says_what_the_process_is_after_the_sidebar_stops_it(tmp_path, monkeypatch):
+    from drumnb.labext.handlers import stop_server
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    server = serve(linear_folder(tmp_path), "regression", process=True)
+    try:
+        assert server.status == "running" and "running" in repr(server)
+        assert stop_server(server.pid)["stopped"]  # what the sidebar's Stop does: SIGTERM by PID
+        wait_for(lambda: not server.running, 10)
+        assert server.status == "exited (code 0)" and "exited (code 0)" in repr(server)
+    finally:
+        server.stop()
+    assert server.status == "exited (code 0)"  # stop() after the fact does not rewrite what happened
+    killed = serve(linear_folder(tmp_path), "regression", process=True)
+    os.kill(killed.pid, signal.SIGKILL)
+    wait_for(lambda: not killed.running, 10)
+    assert killed.status == "killed (SIGKILL)" and "killed (SIGKILL)" in repr(killed)
+    killed.stop()
+    thread = serve(linear_folder(tmp_path), "regression")
+    thread.stop()
+    assert thread.status == "stopped" and "stopped" in repr(thread)

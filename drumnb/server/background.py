@@ -74,7 +74,7 @@ class Server:
 
     @property
     def status(self) -> str:
-        """What it is now: "running", "stopped", or (a child that ended otherwise) "exited (code N)" / "killed (SIG)"."""
+        """Its state now: "running", "stopped", or (ended otherwise) "exited (code N)" / "killed (SIGNAME)"."""
         if self.child is not None:
             return self.child.status
         return "running" if self.running else "stopped"
