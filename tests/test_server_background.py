@@ -16,7 +16,7 @@ import pytest
 import requests
 from fixtures import write_folder
 from jupyter_support import port_free
-from test_server_support import broken_folder, csv_bytes, data, linear_folder
+from test_server_support import broken_folder, csv_bytes, data, linear_folder, wait_for
 
 from drumnb.model import load_model
 from drumnb.server import serve
@@ -225,13 +225,6 @@ time.sleep(300)
 """
 
 
-def wait_for(predicate, seconds: float) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > seconds:
-            raise AssertionError(f"not within {seconds}s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_a_process_server_is_in_the_registry_and_dies_with_its_sigkilled_parent(tmp_path, monkeypatch):
@@ -246,9 +239,10 @@ def test_a_process_server_is_in_the_registry_and_dies_with_its_sigkilled_parent(
         family = [pid] + [p.pid for p in psutil.Process(pid).children(recursive=True)]  # gunicorn master, worker
         assert len(family) >= 2 and requests.get(f"http://127.0.0.1:{port}/health/", timeout=10).status_code == 200
         parent.kill()
+        killed = time.monotonic()
+        wait_for(lambda: not any(registry.pid_alive(p) for p in family) and port_free(port), 15, step=0.05)
+        print(f"server and workers gone, port free {time.monotonic() - killed:.2f}s after the parent's SIGKILL")
         parent.wait(10)
-        took = wait_for(lambda: not any(registry.pid_alive(p) for p in family) and port_free(port), 15)
-        print(f"server and workers gone, port free {took:.2f}s after the parent's SIGKILL")
         assert registry.entries() == []
     finally:
         if parent.poll() is None:

@@ -12,6 +12,7 @@ import textwrap
 import time
 
 import pytest
+from test_server_support import wait_for
 
 from drumnb import supervisor
 
@@ -28,13 +29,6 @@ def gone(pid: int) -> bool:
     return not pid_alive(pid)
 
 
-def wait_for(predicate, seconds: float) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > seconds:
-            raise AssertionError(f"not within {seconds}s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_ready_line_is_returned_and_the_log_gets_the_rest(tmp_path):
@@ -189,9 +183,11 @@ def test_a_lifeline_child_and_its_workers_go_when_the_parent_is_killed(tmp_path)
         workers = [p.pid for p in psutil.Process(pid).children()]
         assert len(workers) == 1
         parent.kill()
+        killed = time.monotonic()
+        wait_for(lambda: gone(pid) and all(gone(w) for w in workers), 15, step=0.05)
+        print(f"the child and its SIGTERM-proof worker were gone {time.monotonic() - killed:.2f}s after the "
+              "parent's SIGKILL")
         parent.wait(10)
-        took = wait_for(lambda: gone(pid) and all(gone(w) for w in workers), 15)
-        print(f"the child and its SIGTERM-proof worker were gone {took:.2f}s after the parent's SIGKILL")
     finally:
         if parent.poll() is None:
             parent.kill()
