@@ -129,6 +129,12 @@ class HookLoadError(HookError, ModelLoadError):
     status = 513
 
 
+class ExportError(DrumnbError):
+    """The objects given cannot be written as a model folder (``drumnb export``, ``%drum_export``)."""
+
+    status = 400
+
+
 class ContractError(DrumnbError):
     """Predictions break the output contract of the target type."""
 

@@ -223,7 +223,7 @@ class Predictor:
         return {"predictor": self.name, "model": type(model).__module__ + "." + type(model).__qualname__}
 
 
-_SAVE = "drumnb.tools.savers:"
+_SAVE = "drumnb.predictors.saving:"
 _TEMPLATES = "drumnb.tools:model_templates/"
 
 register("sklearn", [".pkl", ".joblib"], "drumnb.predictors.sklearn:PicklePredictor",

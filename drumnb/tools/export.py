@@ -54,13 +54,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.errors import ConfigurationError
+from ..core.errors import ConfigurationError, ExportError
 from ..core.targets import TargetType
 from ..model import load_model
 from . import _render
 from .export_folder import pinned_requirements, plan_copy, write_metadata, write_requirements, write_tarball
 from .hooksource import hooks_source
-from .savers import ExportError, write_artifact
+from .savers import write_artifact
 from .validation import read_data, validate as run_validation
 
 TAR_NAME = "custom_model.tar.gz"

@@ -20,7 +20,7 @@ import yaml
 from .. import predictors
 from ..core.errors import DrumnbError
 from ..core.targets import TargetType
-from .savers import mro_modules, pickle_modules
+from ..predictors.saving import mro_modules, pickle_modules
 
 SKIP_DIRS = {".drumnb", "__pycache__", ".ipynb_checkpoints", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 SKIP_FILES = {".drumnb-example", ".DS_Store"}

@@ -16,8 +16,8 @@ import textwrap
 import types
 from typing import Any, Iterable
 
+from ..core.errors import ExportError
 from ..core.hooks import ALL_HOOKS
-from .savers import ExportError
 
 def _code_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
