@@ -255,7 +255,8 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
         if server is not None:
             server.stop()  # SIGTERM to its PID, SIGKILL after a grace period
     if interrupted:
-        stopped = "the client threads" + (f" and the server it started (pid {server.pid})" if server else "")
+        started_one = f" and the server it started (pid {server.pid})" if server is not None else ""
+        stopped = "the client threads" + started_one
         if report is not None:
             report.interrupted = True
             report.seconds = time.perf_counter() - started

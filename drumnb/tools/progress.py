@@ -39,21 +39,22 @@ class WorkBar:
 
     ``with bar.step(weight): ...`` wraps one unit of work of that weight (e.g.
     one request, in MB).  While a step runs, a thread advances the bar at the
-    rate measured on the steps before (weight per second), never past 90% of
-    the step's weight; the rest is added when the step ends, so the bar shows
-    how far the real work is, including a single request that takes minutes.
+    rate (weight per second) of the last step at least a tenth as heavy, never
+    past 90% of the step's weight; the rest is added when the step ends.  So
+    the bar shows how far the real work is, also during a single request that
+    takes minutes, without guessing a large request's speed from small ones
+    (their time is mostly fixed costs: a first heavy step moves when it ends).
     ``rate`` fixes the rate instead (1.0 for a step measured in seconds).
     """
 
     TICK = 0.2
 
     def __init__(self, total: float, *, unit: str, desc: str, show: bool, file: Any = None):
-        self.bar = bar(total=round(total, 2), unit=unit, desc=desc, file=file, disable=not show, leave=False,
+        self.bar = bar(total=total, unit=unit, desc=desc, file=file, disable=not show, leave=False,
                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} " + unit
                                   + " [{elapsed}<{remaining}]{postfix}")
         self._lock = threading.Lock()
-        self._done_weight = 0.0
-        self._done_seconds = 0.0
+        self._done: list[tuple[float, float]] = []  # (weight, seconds) of the steps that ended
         self._step: list[float] | None = None  # [start, weight, credited, rate or 0]
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._tick, name="drumnb-progress", daemon=True)
@@ -62,7 +63,7 @@ class WorkBar:
 
     def describe(self, text: str) -> None:
         with self._lock:
-            self.bar.set_description(text, refresh=False)
+            self.bar.set_description(text)
 
     def postfix(self, text: str) -> None:
         with self._lock:
@@ -79,13 +80,17 @@ class WorkBar:
             with self._lock:
                 credited = self._step[2] if self._step else 0.0
                 self._step = None
-                self.bar.update(max(0.0, weight - credited))
-                self._done_weight += weight
-                self._done_seconds += time.monotonic() - start
+                self._add(weight - credited)
+                self._done.append((weight, time.monotonic() - start))
 
     def skip(self, weight: float) -> None:
         with self._lock:
-            self.bar.update(weight)
+            self._add(weight)
+
+    def _add(self, amount: float) -> None:  # under the lock; float sums never pass the total
+        amount = min(amount, (self.bar.total or 0) - self.bar.n)
+        if amount > 0:
+            self.bar.update(amount)
 
     def _tick(self) -> None:
         while not self._closed.wait(self.TICK):
@@ -93,11 +98,17 @@ class WorkBar:
                 step = self._step
                 if step is None:
                     continue
-                rate = step[3] or (self._done_weight / self._done_seconds if self._done_seconds > 0.05 else 0.0)
+                rate = step[3] or self._rate(step[1])
                 target = min(0.9 * step[1], rate * (time.monotonic() - step[0]))
                 if target > step[2]:
-                    self.bar.update(target - step[2])
+                    self._add(target - step[2])
                     step[2] = target
+
+    def _rate(self, weight: float) -> float:
+        for done, seconds in reversed(self._done):
+            if done >= 0.1 * weight and seconds > 0:
+                return done / seconds
+        return 0.0
 
     def close(self) -> None:
         self._closed.set()
