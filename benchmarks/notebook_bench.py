@@ -9,8 +9,12 @@
 2. ``%drum_serve`` start-up to the first healthy answer, against ``drumnb
    server`` started from a shell (a fresh process, polled until ``/health/``
    answers 200).
+3. Save and see: after an edit of ``custom.py``, a hooks-only reload (the loaded
+   model kept) against a full reload (``load_model`` run again), for a model whose
+   ``load_model`` takes a second (it sleeps 1 s).  Target: hooks-only at least 10x
+   faster.  Also the watcher's whole loop: file saved -> new hooks answering.
 
-    python benchmarks/notebook_bench.py [--rows 100000] [--repeat 7] [--json out.json]
+    python benchmarks/notebook_bench.py [--rows 100000] [--repeat 7] [--cases score,serve,reload] [--json out.json]
 """
 from __future__ import annotations
 
@@ -152,6 +156,77 @@ def bench_serve(examples: str, repeat: int) -> dict:
             "ratio": magic / shell, "drum_serve_all_s": t_magic, "shell_all_s": t_shell}
 
 
+SLOW_LOAD = """
+import time
+import pandas as pd
+
+def load_model(code_dir):
+    time.sleep(1.0)  # an artifact that takes a second to load
+    return {{"factor": {factor}}}
+
+def score(data, model, **kwargs):
+    return pd.DataFrame({{"Predictions": data.iloc[:, 0] * model["factor"] + {offset}}})
+"""
+
+
+def _rewrite(path: str, text: str) -> None:
+    before = os.stat(path).st_mtime_ns
+    while True:
+        with open(path, "w") as fh:
+            fh.write(text)
+        if os.stat(path).st_mtime_ns != before:
+            return
+        time.sleep(0.005)
+
+
+def bench_reload(repeat: int) -> dict:
+    from drumnb.model import load_model
+    from drumnb.watch import FolderWatcher
+
+    folder = tempfile.mkdtemp(prefix="drumnb-reload-bench-")
+    path = os.path.join(folder, "custom.py")
+    with open(path, "w") as fh:
+        fh.write(SLOW_LOAD.format(factor=2, offset=0))
+    X = pd.DataFrame({"x": [1.0, 2.0]})
+
+    def answer() -> float:
+        return float(model.predict(X)["Predictions"].iloc[0])
+
+    try:
+        model = load_model(folder)
+        t_hooks, t_full, t_loop = [], [], []
+        for i in range(1, repeat + 1):  # score changed: hooks only
+            _rewrite(path, SLOW_LOAD.format(factor=2, offset=i))
+            result = model.hot_reload()
+            assert result.kind == "hooks" and answer() == 2 + i, result
+            t_hooks.append(result.seconds)
+        factor = 2
+        for _ in range(max(2, repeat // 3)):  # load_model changed: a full reload
+            factor += 1
+            _rewrite(path, SLOW_LOAD.format(factor=factor, offset=0))
+            result = model.hot_reload()
+            assert result.kind == "full" and answer() == factor, result
+            t_full.append(result.seconds)
+        loads = model.loads
+        # the whole loop, as in a notebook: save -> the watcher reloads -> the new hooks answer
+        with FolderWatcher(folder, lambda names: model.hot_reload()):
+            for offset in range(1, repeat + 1):
+                started = time.perf_counter()
+                _rewrite(path, SLOW_LOAD.format(factor=factor, offset=100 + offset))
+                while answer() != factor + 100 + offset:
+                    if time.perf_counter() - started > 10:
+                        raise RuntimeError("the watcher did not reload within 10 s")
+                    time.sleep(0.002)
+                t_loop.append(time.perf_counter() - started)
+        assert model.loads == loads, "the watcher loaded the artifact again"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    hooks, full, loop = statistics.median(t_hooks), statistics.median(t_full), statistics.median(t_loop)
+    return {"repeat": repeat, "hooks_reload_s": hooks, "full_reload_s": full, "ratio": full / hooks,
+            "save_to_new_answer_s": loop, "hooks_all_s": t_hooks, "full_all_s": t_full,
+            "target": "full / hooks-only >= 10"}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=100_000)
@@ -159,17 +234,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve-repeat", type=int, default=5)
     p.add_argument("--examples", help="an existing examples folder (default: build a temporary one)")
     p.add_argument("--json", help="also write the figures here")
+    p.add_argument("--cases", default="score,serve,reload", help="which cases to run (comma-separated)")
     args = p.parse_args(argv)
+    cases = set(args.cases.split(","))
     tmp = None
     examples = args.examples
-    if not examples:
+    if not examples and cases & {"score", "serve"}:
         from drumnb.examples import build
 
         tmp = tempfile.mkdtemp(prefix="drumnb-nbbench-")
         examples = tmp
         build(examples, ["sklearn_regressor"])
     os.environ.setdefault("JUPYTER_RUNTIME_DIR", tempfile.mkdtemp(prefix="drumnb-nbbench-rt-"))
+    figures, ok = {}, True
     try:
+        if "reload" in cases:
+            reload = figures["reload"] = bench_reload(args.repeat)
+            print(f"save and see, load_model sleeping 1 s (median of {reload['repeat']}):")
+            print(f"  hooks-only reload          {reload['hooks_reload_s'] * 1000:8.1f} ms")
+            print(f"  full reload                {reload['full_reload_s'] * 1000:8.1f} ms   "
+                  f"ratio {reload['ratio']:.0f}x  (target >= 10x)")
+            print(f"  save -> new answer (watch) {reload['save_to_new_answer_s'] * 1000:8.1f} ms")
+            ok = reload["ratio"] >= 10
+        if not cases & {"score", "serve"}:
+            if args.json:
+                with open(args.json, "w") as fh:
+                    json.dump(figures, fh, indent=1)
+            print("PASS" if ok else "FAIL: a hooks-only reload is not 10x faster than a full one")
+            return 0 if ok else 1
         score = bench_score(examples, args.rows, args.repeat)
         print(f"%drum_score, {score['rows']:,} rows (median of {score['repeat']}):")
         print(f"  estimator.predict          {score['predict_s'] * 1000:8.1f} ms")
@@ -185,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
               f"ratio {serve['ratio']:.2f}")
         if args.json:
             with open(args.json, "w") as fh:
-                json.dump({"score": score, "serve": serve}, fh, indent=1)
-        ok = score["scoring_overhead_pct"] <= 10
+                json.dump({**figures, "score": score, "serve": serve}, fh, indent=1)
+        ok = ok and score["scoring_overhead_pct"] <= 10
         print("PASS" if ok else "FAIL: scoring overhead above 10%")
         return 0 if ok else 1
     finally:

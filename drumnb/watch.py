@@ -24,7 +24,7 @@ from typing import Any
 log = logging.getLogger("drumnb.watch")
 
 #: Milliseconds without a new change before a batch of changes is handed over.
-STEP_MS = 100
+STEP_MS = 50
 #: Most milliseconds changes are grouped over (a file rewritten continuously still reloads this often).
 DEBOUNCE_MS = 1600
 #: Milliseconds after which an idle watch answers "no change" (the first such answer tells start() it watches).

@@ -15,8 +15,8 @@ from drumnb.model import load_model
 from drumnb.server.app import create_app
 from drumnb.server.runner import make_wsgi_server, stop_gracefully
 from drumnb.watch import FolderWatcher
-from tests.fixtures import frame, write_folder
-from tests.test_server_support import csv_bytes, start_server, wait_for  # noqa: F401 (a fixture)
+from fixtures import frame, write_folder
+from test_server_support import csv_bytes, start_server, wait_for  # noqa: F401 (a fixture)
 
 #: load_model counts its runs in loads.log (a .log file: not an artifact, so writing it reloads nothing)
 COUNTED = """

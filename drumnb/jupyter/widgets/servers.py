@@ -44,6 +44,7 @@ def _row_stats(url: str, server: Any = None) -> dict[str, Any]:
             stats = s.json()
             out["memory_mb"] = (stats.get("mem_info") or {}).get("drum_rss")
             out["predictions"] = stats.get("predictions")
+            out["steps"] = {step: v["avg_ms"] for step, v in (stats.get("steps") or {}).items()}
     except Exception as exc:  # noqa: BLE001 - a dead or busy server is a row, not an error
         out["message"] = f"{type(exc).__name__}"
     finally:
@@ -88,6 +89,7 @@ class ServerPanel(StaticFallback, W.VBox):
         self.log_lines = log_lines
         self.interval = interval
         self.rows: list[dict[str, Any]] = []
+        self.open_requests: set[int] = set()   # pids whose last requests are shown (kept across refreshes)
         self.refresh_button = W.Button(description="Refresh", icon="refresh")
         self.auto = W.Checkbox(value=False, description=f"auto ({interval:g} s)", indent=False)
         self.message = W.HTML("")
@@ -143,8 +145,24 @@ class ServerPanel(StaticFallback, W.VBox):
             stop.on_click(lambda _b, s=server: self._act(s, "stop"))
             restart.on_click(lambda _b, s=server: self._act(s, "restart"))
             buttons = [stop, restart]
-        return W.VBox([W.HBox([head, *buttons]), log],
+        requests = W.ToggleButton(value=row["pid"] in self.open_requests, description="Requests", icon="list",
+                                  tooltip="the last requests: timings, input, output, replay",
+                                  layout=W.Layout(width="8em"), disabled=row["health"] != 200)
+        from .timing import waterfall_html
+
+        average = W.HTML(waterfall_html(row.get("steps"), title="an average prediction:"))
+        inside = W.VBox([])
+        requests.observe(lambda change, r=row, box=inside: self._requests(r, box, change["new"]), names="value")
+        self._requests(row, inside, requests.value)
+        return W.VBox([W.HBox([head, *buttons, requests]), log, average, inside],
                       layout=W.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"))
+
+    def _requests(self, row: dict[str, Any], box: W.VBox, show: bool) -> None:
+        """Show (or hide) a server's last requests with their waterfalls and Replay buttons."""
+        from .timing import RequestsView
+
+        (self.open_requests.add if show else self.open_requests.discard)(row["pid"])
+        box.children = [RequestsView(row["url"])] if show and row["health"] == 200 else []
 
     def _act(self, server: Any, action: str) -> None:
         try:
