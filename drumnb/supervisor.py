@@ -65,6 +65,56 @@ def signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a (non-zombie) process ``pid`` exists."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def stop_pid(pid: int, grace: float = STOP_TIMEOUT) -> str:
+    """Stop a process that is not our child (listed in a registry): SIGTERM, ``grace`` seconds, then SIGKILL
+    to it and, when it leads its process group (as :func:`spawn`'s children do), to its workers too.
+
+    Returns the last signal sent ("SIGTERM" or "SIGKILL").
+    """
+    try:
+        leader = os.getpgid(pid) == pid
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return "SIGTERM"
+    if _wait_gone(pid, grace):
+        return "SIGTERM"
+    if leader:
+        _signal_group(pid, signal.SIGKILL)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _wait_gone(pid, 2.0)
+    return "SIGKILL"
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 # --- parent side -------------------------------------------------------------------------------
 
 class NotReady(RuntimeError):

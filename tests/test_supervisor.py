@@ -24,9 +24,7 @@ def python(code: str) -> list[str]:
 
 
 def gone(pid: int) -> bool:
-    from drumnb.jupyter.registry import pid_alive
-
-    return not pid_alive(pid)
+    return not supervisor.pid_alive(pid)
 
 
 
@@ -193,3 +191,25 @@ def test_a_lifeline_child_and_its_workers_go_when_the_parent_is_killed(tmp_path)
             parent.kill()
             parent.wait(10)
         parent.stdout.close()
+
+
+def test_stop_pid_ends_a_process_that_is_not_ours_and_its_workers():
+    """The sidebar's Stop (by PID, from the Jupyter server): SIGTERM, then SIGKILL to the process group."""
+    child = supervisor.spawn(python("""
+        import os, signal, time
+        from drumnb import supervisor
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        worker = os.fork()
+        if worker == 0:
+            time.sleep(60)
+            os._exit(0)
+        supervisor.announce_ready({"ok": True, "worker": worker})
+        time.sleep(60)
+    """))
+    worker = child.wait_ready(30)["worker"]
+    assert supervisor.stop_pid(child.pid, grace=0.5) == "SIGKILL"
+    wait_for(lambda: gone(child.pid) and gone(worker), 10, step=0.05)
+    child.release()
+    polite = supervisor.spawn(python("import time; time.sleep(60)"), ready_line=False)
+    assert supervisor.stop_pid(polite.pid) == "SIGTERM" and not supervisor.pid_alive(polite.pid)
+    polite.release()

@@ -15,8 +15,8 @@ The server process writes its own entry once it listens and removes it when
 it exits cleanly; an entry whose process is gone (or whose PID now belongs to
 another program) is *stale* and is deleted by :func:`entries`.
 
-Standard library only (and ``jupyter_core`` when present), so that a Jupyter
-server extension can import it cheaply.
+Standard library only (and ``jupyter_core`` when present; :mod:`drumnb.supervisor`
+is standard library too), so that a Jupyter server extension can import it cheaply.
 """
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ import tempfile
 import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
+
+from ..supervisor import pid_alive  # noqa: F401 - part of this module's interface (the sidebar uses it)
 
 VERSION = 1
 SUBDIR = "drumnb-servers"
@@ -103,24 +105,6 @@ def process_create_time(pid: int) -> float | None:
         return time.time() if pid_alive(pid) else None
     except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied, ZombieProcess
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a (non-zombie) process ``pid`` exists."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except (OSError, IndexError):
-        return True
 
 
 def is_alive(entry: dict[str, Any]) -> bool:

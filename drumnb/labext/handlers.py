@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +18,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from .. import predictors
+from .. import predictors, supervisor
 from . import folders
 
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="drumnb-labext")
@@ -101,20 +100,7 @@ def stop_server(pid: int, timeout: float = STOP_TIMEOUT) -> dict[str, Any]:
     entry = next((e for e in registry.entries() if int(e["pid"]) == pid), None)
     if entry is None:
         raise KeyError(pid)
-    used = "SIGTERM"
-    try:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while registry.pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if registry.pid_alive(pid):
-            used = "SIGKILL"
-            os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 2.0
-            while registry.pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-    except ProcessLookupError:
-        pass
+    used = supervisor.stop_pid(pid, timeout)  # a gunicorn master's workers go too
     registry.remove(pid)
     return {"stopped": not registry.pid_alive(pid), "pid": pid, "name": entry.get("name"), "signal": used}
 
