@@ -101,6 +101,48 @@ def test_fastcsv_rounds_every_float_as_pandas_does():
     assert np.array_equal(parsed.values, _pandas(body)[1])
 
 
+def _large(body: bytes) -> bytes:
+    """``body`` with its rows repeated past the small reader's limit (the large reader's case)."""
+    head, _, rows = body.partition(b"\n")
+    rows = rows if rows.endswith(b"\n") or not rows else rows + b"\n"
+    return head + b"\n" + rows * (fastcsv.MAX_BYTES // max(1, len(rows)) + 1)
+
+
+LARGE_PLAIN = ("floats", "ints", "ints and floats", "bom", "unicode names", "no final newline",
+               "repr floats")
+
+
+@pytest.mark.parametrize("case", sorted(READER_CASES))
+def test_the_large_reader_reads_what_pandas_reads_or_leaves_it(case):
+    body = _large(READER_CASES[case])
+    parsed = fastcsv.read_numeric_rows(body)
+    if case not in LARGE_PLAIN:  # +1, 007, 1., -0, \r: outside JSON's grammar or pandas' int/float split
+        assert parsed is None
+        return
+    names, values = _pandas(body)
+    assert parsed is not None and parsed.names == names
+    assert parsed.values.dtype == values.dtype and parsed.values.shape == values.shape
+    assert parsed.values.flags.f_contiguous == values.flags.f_contiguous
+    assert np.array_equal(parsed.values, values) and np.array_equal(np.signbit(parsed.values), np.signbit(values))
+
+
+@pytest.mark.parametrize("case", sorted(NOT_PLAIN))
+def test_the_large_reader_leaves_anything_unusual_to_pandas(case):
+    assert fastcsv.read_numeric_rows(_large(NOT_PLAIN[case])) is None
+
+
+def test_the_large_reader_rounds_every_float_as_pandas_does():
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(3000, 4)) * 10.0 ** rng.integers(-30, 15, (3000, 4))
+    for fmt in (None, "%.6f", "%.17g", "%.25e"):
+        body = pd.DataFrame(x, columns=list("abcd")).to_csv(index=False, float_format=fmt).encode()
+        parsed = fastcsv.read_numeric_rows(body)
+        assert parsed is not None, fmt
+        assert np.array_equal(parsed.values, _pandas(body)[1]), fmt
+    big = b"a,b\n" + b"9007199254740993,1.5\n" * 2000  # beyond 2**53: pandas' int64 column, not ours to guess
+    assert fastcsv.read_numeric_rows(big) is None
+
+
 def test_fastcsv_gives_up_on_a_pathological_body_in_linear_time():
     body = b"a\n" + b",".join([b"1" * 10] * 1400) + b"x"
     started = time.perf_counter()

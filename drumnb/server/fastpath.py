@@ -12,7 +12,7 @@ Work moved to load time: the estimator's expected columns, and a twin of the
 estimator that takes the parsed array directly (scikit-learn's DataFrame
 checks, which cost more than the prediction, ran once at load: the twin skips
 the feature-name comparison, done here by comparing the header).  Per request:
-the small-CSV reader (:mod:`drumnb.core.fastcsv`) or pandas for larger bodies,
+the plain-numeric CSV readers (:mod:`drumnb.core.fastcsv`), else pandas,
 the twin's ``predict``, a numeric check of the output, JSON.
 
 Byte-identical answers are a tested promise (tests/test_server_runtime.py
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import contract, fastcsv
+from ..core import codecs, contract, fastcsv
 from ..core.contract import CLASSIFICATION, REGRESSION
 from . import payloads
 
@@ -137,12 +137,10 @@ class FastPredict:
 
     def _read(self, data: bytes) -> np.ndarray | None:
         """The array scikit-learn would take from the DataFrame ``pd.read_csv`` makes of ``data``."""
-        parsed = fastcsv.read_numeric(data)
+        parsed = fastcsv.read_numeric(data) if len(data) <= fastcsv.MAX_BYTES else fastcsv.read_numeric_rows(data)
         if parsed is not None:
-            names, X = parsed.names, parsed.values
+            names, X = parsed.names, parsed.values  # CSV is bounded by its size: no cell limit (as Flask)
         elif len(data) > fastcsv.MAX_BYTES:
-            from ..core import codecs
-
             header = data[:data.find(b"\n")]
             if header.count(b",") + 1 != self.n_features or b'"' in header:
                 return None  # not the model's columns (or quoted names): no parse here
