@@ -33,7 +33,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..core.errors import DrumnbError, ModelLoadError
-from . import lifecycle
+from . import leanimports, lifecycle
 from .options import ServerOptions
 
 log = logging.getLogger("drumnb.server")
@@ -75,6 +75,7 @@ class DrumnbGunicorn(BaseApplication):
         """In each worker: build the app over a freshly loaded model."""
         from .app import create_app
 
+        leanimports.install()  # before the model's imports reach SciPy
         opts = self.options
         try:
             app = create_app(opts.loader(), server_name="gunicorn", multiprocess=True,
