@@ -19,10 +19,13 @@ import pytest
 
 from ui_support import CHROMIUM, CHROMIUM_ARGS, Lab, chromium_missing, notebook, pid_alive, shot
 
+ROOT = Path(__file__).resolve().parent.parent
+
 _missing = chromium_missing()
 pytestmark = [pytest.mark.skipif(_missing is not None, reason=_missing or ""), pytest.mark.timeout(240)]
 
 EXAMPLES = ["sklearn_regressor", "sklearn_binary", "sklearn_multiclass", "all_hooks"]
+EX = "build/examples"   # relative to JupyterLab's root, as the tutorials and `make run` have it
 IDLE_MS = 90_000
 EXPECT_MS = 20_000
 
@@ -49,12 +52,33 @@ def lab(tmp_path_factory):
     base = tmp_path_factory.mktemp("ui")
     root = base / "root"
     root.mkdir()
-    build(str(root / "models"), EXAMPLES)
+    build(str(root / EX), EXAMPLES)   # where `make run` builds them under notebooks/
     server = Lab(base, root).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def h2o(lab) -> Path:
+    """Real H2O MOJOs and POJOs (binary, multiclass, regression) under the lab's root, in ``h2o/`` (~30 s)."""
+    import importlib.util
+
+    if importlib.util.find_spec("h2o") is None:
+        pytest.skip("needs h2o")
+    import os
+
+    from h2o_support import start_training, stop_training, wait_trained
+
+    out = lab.root / "h2o"
+    out.mkdir()
+    proc, log = start_training(out, dict(os.environ))
+    try:
+        wait_trained(proc, log, timeout=500)
+    finally:
+        stop_training(proc, log, timeout=60)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +172,7 @@ def test_extension_loads(page, lab):
     assert info["version"] and info["labextension_built"] is True
     assert Path(info["root_dir"]) == lab.root
     # the launcher card and the palette commands
-    expect(page.locator(".jp-Launcher .jp-LauncherCard", has_text="New DRUM model")).to_be_visible()
+    expect(page.locator(".jp-Launcher .jp-LauncherCard", has_text="New model")).to_be_visible()
     palette(page, "DRUM")
     for label in ("New DRUM model…", "Show the DRUM sidebar", "Refresh DRUM models and servers"):
         expect(page.locator(".lm-CommandPalette-item", has_text=label)).to_be_visible()
@@ -162,15 +186,19 @@ def test_sidebar_lists_example_models(page, lab):
     open_sidebar(page)
     side = page.locator("#drumnb-sidebar")
     for name in EXAMPLES:
-        expect(side.locator(f"li.jp-drumnb-model[data-path='models/{name}']")).to_be_visible()
-    binary = side.locator("li.jp-drumnb-model[data-path='models/sklearn_binary']")
+        expect(side.locator(f"li.jp-drumnb-model[data-path='build/examples/{name}']")).to_be_visible()
+    binary = side.locator("li.jp-drumnb-model[data-path='build/examples/sklearn_binary']")
     expect(binary.locator(".jp-drumnb-badge")).to_have_text("binary")
     expect(binary).to_contain_text("artifact: model.pkl (sklearn)")
-    hooks = side.locator("li.jp-drumnb-model[data-path='models/all_hooks']")
+    hooks = side.locator("li.jp-drumnb-model[data-path='build/examples/all_hooks']")
     expect(hooks).to_contain_text("load_model")
     expect(hooks).to_contain_text("score")
-    multi = side.locator("li.jp-drumnb-model[data-path='models/sklearn_multiclass']")
-    expect(multi).to_contain_text("no model-metadata.yaml")   # a metadata problem is shown
+    multi = side.locator("li.jp-drumnb-model[data-path='build/examples/sklearn_multiclass']")
+    expect(multi.locator(".jp-drumnb-badge")).to_have_text("multiclass")   # from class_labels.txt
+    expect(multi).to_contain_text("labels: setosa, versicolor, virginica")
+    expect(multi).to_have_attribute("data-status", "ok")   # no metadata file is no problem when the labels say
+    for name in EXAMPLES:   # no orange warnings on the bundled examples
+        expect(side.locator(f"li.jp-drumnb-model[data-path='{EX}/{name}'] .jp-drumnb-problem")).to_have_count(0)
     expect(side.locator(".jp-drumnb-section-title").first).to_have_text("Servers (0)")
     shot(page, "test_sidebar_lists_example_models-sidebar")
     # "Open custom.py" opens the hook file in an editor
@@ -181,7 +209,7 @@ def test_sidebar_lists_example_models(page, lab):
 
 def test_drum_serve_appears_in_sidebar_and_stops(page, lab):
     open_notebook(page, lab, "serve.ipynb", ["%load_ext drumnb",
-                                             "srv = %drum_serve models/sklearn_regressor\nprint(srv.pid)"])
+                                             "srv = %drum_serve build/examples/sklearn_regressor\nprint(srv.pid)"])
     open_sidebar(page)
     run_all(page, 2)
     expect(cell_output(page, 1)).to_contain_text(re.compile(r"\d+"))
@@ -221,7 +249,7 @@ def test_unhealthy_server_is_red_in_status_bar_and_sidebar(page, lab, monkeypatc
 
         port = free_port()   # nothing listens there
         registry.write({"name": "silent", "pid": proc.pid, "port": port, "host": "127.0.0.1",
-                        "url": f"http://127.0.0.1:{port}", "code_dir": str(lab.root / "models" / "sklearn_binary"),
+                        "url": f"http://127.0.0.1:{port}", "code_dir": str(lab.root / EX / "sklearn_binary"),
                         "create_time": registry.process_create_time(proc.pid)})
         open_lab(page, lab)
         status = page.locator("#drumnb-status")
@@ -294,9 +322,9 @@ def test_insert_cell_commands(page, lab):
 def test_launcher_cards_insert_into_a_new_notebook(page, lab):
     """From the launcher (no notebook of its own), the insert commands open a new notebook with the cells."""
     open_lab(page, lab)
-    card = page.locator(".jp-Launcher .jp-LauncherCard", has_text="Insert %%drum_hooks cell")
+    card = page.locator(".jp-Launcher .jp-LauncherCard", has_text="Hooks cell")
     expect(card).to_be_visible()
-    expect(page.locator(".jp-Launcher .jp-LauncherCard", has_text="Insert %%drum_score cell")).to_be_visible()
+    expect(page.locator(".jp-Launcher .jp-LauncherCard", has_text="Score cell")).to_be_visible()
     card.click()
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
     expect(cells.nth(0)).to_contain_text("%load_ext drumnb", timeout=60_000)
@@ -349,10 +377,10 @@ def test_server_panel_widget(page, lab):
 
 def test_score_panel_from_sidebar(page, lab):
     open_notebook(page, lab, "score.ipynb", [
-        "import pandas as pd\ndf = pd.read_csv('models/data/sklearn_regressor.csv')\ndf.shape"])
+        "import pandas as pd\ndf = pd.read_csv('build/examples/data/sklearn_regressor.csv')\ndf.shape"])
     run_all(page, 1)
     open_sidebar(page)
-    page.locator("#drumnb-sidebar li.jp-drumnb-model[data-path='models/sklearn_regressor'] .jp-drumnb-inspect").click()
+    page.locator("#drumnb-sidebar li.jp-drumnb-model[data-path='build/examples/sklearn_regressor'] .jp-drumnb-inspect").click()
     cells = page.locator(".jp-Notebook .jp-Cell")
     expect(cells).to_have_count(2)
     expect(cells.nth(1)).to_contain_text("widgets.score_panel(model=")
@@ -365,10 +393,10 @@ def test_score_panel_from_sidebar(page, lab):
 
 def test_monitoring_panel_widget(page, lab):
     open_notebook(page, lab, "monitoring.ipynb", [
-        "%load_ext drumnb\nimport pandas as pd\ndf = pd.read_csv('models/data/sklearn_regressor.csv')",
-        "%drum_score models/sklearn_regressor --data df --monitor-db store.sqlite -q",
+        "%load_ext drumnb\nimport pandas as pd\ndf = pd.read_csv('build/examples/data/sklearn_regressor.csv')",
+        "%drum_score build/examples/sklearn_regressor --data df --monitor-db store.sqlite -q",
         "from drumnb.jupyter import widgets\nwidgets.monitoring_panel('store.sqlite')",
-        "%drum_score models/sklearn_regressor --data df --monitor-db store.sqlite -q"])
+        "%drum_score build/examples/sklearn_regressor --data df --monitor-db store.sqlite -q"])
     run_all(page, 4)
     out = cell_output(page, 2)
     expect(out).to_contain_text(re.compile(r"\d+ calls"), timeout=30_000)
@@ -378,3 +406,108 @@ def test_monitoring_panel_widget(page, lab):
     expect(out).to_contain_text("2 calls", timeout=30_000)
     expect(out.locator("img")).to_be_visible()
     
+
+def _one_line_words(locator) -> list[str]:
+    """The words of ``locator``'s text that the browser broke across lines (each word's client rects)."""
+    return locator.evaluate("""el => {
+        const broken = [];
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const re = /\\S+/g;
+            let m;
+            while ((m = re.exec(node.data)) !== null) {
+                const r = document.createRange();
+                r.setStart(node, m.index);
+                r.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+                if (tops.size > 1) broken.push(m[0]);
+            }
+        }
+        return broken;
+    }""")
+
+
+def test_launcher_cards_have_their_own_section_and_whole_words(page, lab):
+    open_lab(page, lab)
+    section = page.locator(".jp-Launcher-section", has=page.locator(".jp-Launcher-sectionTitle",
+                                                                     has_text=re.compile("^drumnb$")))
+    expect(section).to_be_visible()
+    labels = section.locator(".jp-LauncherCard-label")
+    expect(labels).to_have_text(["New model", "Score cell", "Hooks cell"])
+    for i in range(3):
+        assert _one_line_words(labels.nth(i)) == [], labels.nth(i).inner_text()
+    other = page.locator(".jp-Launcher-section", has=page.locator(".jp-Launcher-sectionTitle", has_text="Other"))
+    expect(other.locator(".jp-LauncherCard", has_text=re.compile("model|cell"))).to_have_count(0)
+    section.scroll_into_view_if_needed()
+    shot(page, "launcher")
+
+
+def test_make_run_puts_the_examples_where_the_tutorials_and_the_sidebar_look():
+    """`make run` builds under notebooks/ (JupyterLab's root) in the folder the tutorials build into, which
+    test_sidebar_lists_example_models shows listed from the root."""
+    import json
+
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(rf"^EXAMPLES := notebooks/{re.escape(EX)}$", make, re.M), "Makefile's EXAMPLES moved"
+    assert "--ServerApp.root_dir=notebooks" in make
+    used = set()
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            used |= set(re.findall(r"build\(\"([^\"]+)\"", "".join(cell["source"])))
+    assert used == {EX}, used
+
+
+def test_sidebar_badges_h2o_chat_and_unstructured(page, lab, h2o):
+    """MOJO/POJO: the H2O model category, with its labels; chat: textgeneration; score_unstructured: unstructured;
+    no "assuming regression" warning on any of them."""
+    chat = lab.root / "drum_models" / "parrot"
+    chat.mkdir(parents=True, exist_ok=True)
+    (chat / "custom.py").write_text("def chat(completion_create_params, model):\n    return None\n")
+    echo = lab.root / "drum_models" / "shout"
+    echo.mkdir(parents=True, exist_ok=True)
+    (echo / "custom.py").write_text("def score_unstructured(model, data, **kwargs):\n    return data.upper()\n")
+    open_lab(page, lab)
+    open_sidebar(page)
+    page.locator("#drumnb-sidebar .jp-drumnb-refresh").click()
+    side = page.locator("#drumnb-sidebar")
+    want = {"h2o/mojo_bin": ("binary", "labels: no (negative), yes (positive)", "H2O MOJO (gbm, Binomial)"),
+            "h2o/pojo_bin": ("binary", "labels: no (negative), yes (positive)", "H2O POJO (gbm, Binomial)"),
+            "h2o/mojo_multi": ("multiclass", "labels: high, low, mid", "H2O MOJO (gbm, Multinomial)"),
+            "h2o/pojo_reg": ("regression", "hooks: no hook file", "H2O POJO (gbm, Regression)"),
+            "drum_models/parrot": ("textgeneration", "hooks: chat", ""),
+            "drum_models/shout": ("unstructured", "hooks: score_unstructured", "")}
+    for path, (badge, line, kind) in want.items():
+        row = side.locator(f"li.jp-drumnb-model[data-path='{path}']")
+        expect(row.locator(".jp-drumnb-badge")).to_have_text(badge)
+        expect(row).to_contain_text(line)
+        expect(row).to_contain_text(kind)
+        expect(row.locator(".jp-drumnb-problem")).to_have_count(0)
+        expect(row).to_have_attribute("data-status", "ok")
+    expect(side.locator("li.jp-drumnb-model[data-path='h2o/mojo_bin'] .jp-drumnb-badge")).to_have_attribute(
+        "title", re.compile("inferred from the artifact.*category = Binomial"))
+    page.set_viewport_size({"width": 1440, "height": 1900})   # the whole list in one picture
+    expect(side.locator("li.jp-drumnb-model[data-path='drum_models/parrot']")).to_be_in_viewport()
+    shot(page, "sidebar")
+
+
+def test_score_panel_from_the_sidebar_scores_the_mojo(page, lab, h2o):
+    """The sidebar passes the target type and labels it inferred, so the binary MOJO scores (no ArtifactError)."""
+    open_notebook(page, lab, "score_mojo.ipynb", ["import pandas as pd\ndf = pd.read_csv('h2o/test.csv')\ndf.shape"])
+    run_all(page, 1)
+    open_sidebar(page)
+    page.locator("#drumnb-sidebar li.jp-drumnb-model[data-path='h2o/mojo_bin'] .jp-drumnb-inspect").click()
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(2)
+    expect(cells.nth(1)).to_contain_text('target_type="binary"')
+    expect(cells.nth(1)).to_contain_text('score_panel.labels.value = "no,yes"')
+    out = cell_output(page, 1)
+    button = out.locator("button", has_text="Score")
+    expect(button).to_be_visible(timeout=60_000)
+    button.click()
+    expect(out.locator("table").first).to_contain_text("yes", timeout=120_000)
+    text = out.inner_text()
+    assert "Error" not in text, text
+    h2o_yes = [f"{v:.4f}" for v in __import__("pandas").read_csv(h2o / "bin_h2o.csv")["yes"].head(3)]
+    for value in h2o_yes:   # H2O's own probabilities, as the panel shows them
+        expect(out).to_contain_text(value[:5])
+    shot(page, "score-panel-mojo")

@@ -155,7 +155,8 @@ export function panelCell(model: IModelFolder): string {
       : given.class_labels;
   if (labels && labels.length) {
     const what = labels.length === 2 ? 'negative,positive' : 'in order';
-    lines.push(`score_panel.labels.value = ${JSON.stringify(labels.join(','))}  # ${what}: ${model.labels_source || 'inferred'}`);
+    const from = model.labels_source === 'artifact' ? `, from ${model.artifacts[0] || 'the artifact'}` : '';
+    lines.push(`score_panel.labels.value = ${JSON.stringify(labels.join(','))}  # ${what}${from}`);
   }
   lines.push('score_panel');
   return lines.join('\n');

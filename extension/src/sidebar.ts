@@ -52,6 +52,18 @@ const SOURCES: { [key: string]: string } = {
   assumed: 'assumed: nothing in the folder says'
 };
 
+/** A folder path that wraps after its slashes only: the parent folders dim, the folder's own name plain. */
+function pathParts(path: string): Node[] {
+  const parts = path.split('/');
+  const name = parts.pop() || path;
+  const out: Node[] = [];
+  for (const part of parts) {
+    out.push(h('span', { class: 'jp-drumnb-parent' }, `${part}/`), document.createElement('wbr'));
+  }
+  out.push(document.createTextNode(name));
+  return out;
+}
+
 function button(label: string, cls: string, title: string, onClick: (b: HTMLButtonElement) => Promise<void>): HTMLElement {
   const b = h('button', { class: `jp-drumnb-button ${cls}`, title, type: 'button' }, label) as HTMLButtonElement;
   b.addEventListener('click', async () => {
@@ -200,7 +212,7 @@ export class DrumSidebar extends Widget {
         'div',
         { class: 'jp-drumnb-row' },
         h('span', { class: `jp-drumnb-dot jp-mod-${status}`, title: `${errors.length} errors, ${warnings.length} warnings` }),
-        h('span', { class: 'jp-drumnb-name', title: m.abs_path }, m.path || m.name),
+        h('span', { class: 'jp-drumnb-name', title: m.abs_path }, ...pathParts(m.path || m.name)),
         target
       ),
       h('div', { class: 'jp-drumnb-detail' }, `artifact: ${artifact}`),
@@ -210,14 +222,17 @@ export class DrumSidebar extends Widget {
       h(
         'div',
         { class: 'jp-drumnb-actions' },
-        button(
-          m.target_type === 'unstructured' ? 'Inspect' : 'Score panel',
-          'jp-drumnb-inspect',
-          m.target_type === 'unstructured'
-            ? 'Open the unstructured request inspector for this model in a notebook'
-            : 'Open the score panel for this model in a notebook',
-          () => this._actions.inspect(m)
-        ),
+        // a chat-only model has nothing for the score panel (no score hook)
+        ['textgeneration', 'agenticworkflow'].includes(m.target_type || '') && !m.hooks.includes('score')
+          ? null
+          : button(
+              m.target_type === 'unstructured' ? 'Inspect' : 'Score panel',
+              'jp-drumnb-inspect',
+              m.target_type === 'unstructured'
+                ? 'Open the unstructured request inspector for this model in a notebook'
+                : 'Open the score panel for this model in a notebook (with the target type and labels shown here)',
+              () => this._actions.inspect(m)
+            ),
         m.hook_file
           ? button(`Open ${m.hook_file}`, 'jp-drumnb-open', `Open ${m.path}/${m.hook_file}`, () => this._actions.open(m))
           : null
