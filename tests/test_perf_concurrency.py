@@ -21,6 +21,8 @@ import pytest
 from conftest import run_cli
 from fixtures import write_folder
 from test_tools_perf import SUM, _alive
+from ui_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Lab, notebook
+from ui_support import chromium_missing as _find_chromium
 
 from drumnb.core import codecs
 from drumnb.core.errors import ConfigurationError
@@ -30,6 +32,7 @@ from drumnb.tools.perf import perf_test
 from drumnb.tools.progress import WorkBar
 
 pytestmark = pytest.mark.timeout(240)
+_chromium_missing = _find_chromium()
 
 SLOW_BIG = """
 import time
@@ -264,3 +267,39 @@ def test_ctrl_c_on_the_cli(folder, data_file, tmp_path):
     last = [ln for ln in text.splitlines() if ln.strip()][-1]
     assert last.startswith("drumnb: perf-test interrupted after") and "server it started (pid" in last, text
     assert server_pids and not any(_alive(pid) for pid in server_pids)
+
+
+# --- in JupyterLab: the plot and the table, screenshot in build/ui-screenshots/perf.png -------------
+
+@pytest.mark.skipif(_chromium_missing is not None, reason=_chromium_missing or "")
+def test_drum_perf_plot_and_table_in_jupyterlab(tmp_path, folder, data_file):
+    from playwright.sync_api import expect, sync_playwright
+
+    root = tmp_path / "root"
+    root.mkdir()
+    notebook(root / "perf.ipynb", [
+        f"%load_ext drumnb\nimport pandas as pd\ndf = pd.read_csv({str(data_file)!r})",
+        f"%drum_perf --code-dir {folder} --data df --concurrency 1,2,4,8 --duration 1.5 --batch-rows 10"])
+    lab = Lab(tmp_path, root).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            page.set_default_timeout(60_000)
+            page.goto(f"{lab.url}/lab/tree/perf.ipynb?reset")
+            page.wait_for_function("document.body.dataset.drumnb === 'loaded'", timeout=60_000)
+            expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=90_000)
+            page.locator(".jp-Notebook .jp-Cell").first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).first.click()
+            out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-Cell-outputArea")
+            expect(out.locator("img")).to_be_visible(timeout=120_000)
+            expect(out).to_contain_text("CONCURRENCY", timeout=30_000)
+            assert "REQ/S" in out.inner_text() and "P99 ms" in out.inner_text()
+            box = out.locator("img").bounding_box()
+            assert box and box["width"] > 600  # two panels side by side, at a readable size
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            out.screenshot(path=str(SCREENSHOTS / "perf.png"))
+            browser.close()
+    finally:
+        lab.stop()

@@ -176,6 +176,7 @@ class PerfReport:
     def plot(self, ax: Any = None) -> Any:
         """p50 latency per case with min-max bars (log scales); returns the matplotlib Axes."""
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
@@ -189,6 +190,11 @@ class PerfReport:
         ax.plot(x, [s["p99"] for s in stats], "x--", label="p99")  # type: ignore[index]
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+        ax.xaxis.set_major_formatter(plain)
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # 10, 20, 50, 100 ...
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("rows per request")
         ax.set_ylabel("latency (ms)")
         ax.set_title("drumnb perf-test")
@@ -212,11 +218,11 @@ class PerfReport:
             ax_throughput.set_ylabel("requests/s")
             ax_throughput.set_title("throughput")
             ax_throughput.set_ylim(bottom=0)
-            if any(lv.rows != 1 for lv in measured):
-                twin = ax_throughput.twinx()
-                twin.plot(x, [lv.rows_per_s for lv in measured], "s--", color="C4", label="rows/s")
-                twin.set_ylabel("rows/s")
-                twin.set_ylim(bottom=0)
+            rows = {lv.rows for lv in measured}
+            if len(rows) == 1 and rows != {1}:  # rows/s is requests/s times the rows: a second scale, same line
+                n = rows.pop()
+                twin = ax_throughput.secondary_yaxis("right", functions=(lambda v: v * n, lambda v: v / n))
+                twin.set_ylabel(f"rows/s ({n:,} rows a request)")
                 twin.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         spread = max(x) / max(1, min(x)) if x else 1
         for ax in (ax_latency, ax_throughput):

@@ -11,6 +11,7 @@ sizes span five orders of magnitude).  Both when the run had both.
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 FONT_SIZE = 11
@@ -38,7 +39,7 @@ def perf_png(report: Any) -> bytes | None:
         if cases:
             ax = report.plot(axes[-1])
             ax.set_title("latency by request size")
-        title = report.model or report.url
+        title = os.path.basename(str(report.model).rstrip("/")) if report.model else report.url
         fig.suptitle(f"drumnb perf-test: {title}", fontsize=FONT_SIZE + 1)
         fig.tight_layout(pad=0.6)
         buf = io.BytesIO()
