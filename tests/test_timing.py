@@ -99,6 +99,28 @@ def test_a_built_in_model_times_read_score_contract_serialize(tmp_path, serve, m
     assert server.get("/_drumnb/requests/").status_code == 404
 
 
+def test_the_fast_path_times_the_same_steps_and_keeps_its_requests(tmp_path, serve):
+    from drumnb.server.fastpath import FastPredict
+
+    app_server = serve(load_model(linear_folder(tmp_path)), keep_requests=5)
+    fast = app_server.app.wsgi_app
+    assert isinstance(fast, FastPredict)
+    bodies = [csv_bytes(data(n)) for n in (1, 3, 1500)]  # the small and the large reader
+    for body in bodies:
+        r = app_server.post("/predict/", body)
+        assert r.status_code == 200 and HEADER.match(r.headers["Server-Timing"]), r.headers
+        assert list(parse_server_timing(r.headers["Server-Timing"])) == ["read", "score", "contract", "serialize"]
+    assert fast.hits == 3
+    steps = app_server.get("/stats/").json()["steps"]
+    assert set(steps) == {"read", "score", "contract", "serialize"} and steps["score"]["count"] == 3
+    kept = app_server.get("/_drumnb/requests/").json()["requests"]
+    assert [e["input"]["bytes"] for e in kept] == [len(b) for b in reversed(bodies)]
+    assert kept[1]["output"]["head"].startswith('{"predictions"') and set(kept[1]["timings"]) == set(steps)
+    replay = app_server.post(f"/_drumnb/requests/{kept[1]['id']}/replay/", b"").json()
+    assert replay["status"] == 200 and replay["entry"]["replay_of"] == kept[1]["id"]  # replays go through Flask
+    assert replay["entry"]["output"]["head"] == kept[1]["output"]["head"] and fast.hits == 3
+
+
 def test_unstructured_answers_time_the_hook_and_the_encoding(tmp_path, serve):
     server = serve(load_model(write_folder(tmp_path, "echo", ECHO), "unstructured"))
     r = server.post("/predictUnstructured/", b"hello", "text/plain; charset=utf-8")

@@ -39,7 +39,7 @@ from ..core.errors import ConfigurationError, DrumnbError, ModelLoadError
 from . import delegates, payloads
 from .calls import PER_REQUEST_HOOKS, THREAD_SAFE_PREDICTORS, ModelCalls, needs_serializing  # noqa: F401 (re-exported)
 from .metrics import Metrics
-from .stats import SERVER_TIMING, RequestLog, StepStats, parse_server_timing, server_timing
+from .stats import REPLAY_HEADER, SERVER_TIMING, RequestLog, StepStats, parse_server_timing, server_timing
 from .options import DEFAULT_MAX_COLUMNS, DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 
 log = logging.getLogger("drumnb.server")
@@ -80,7 +80,8 @@ SCORING_ENDPOINTS = tuple(f"{BLUEPRINT}.{name}" for name in ("predict", "transfo
 REQUESTS_PATH = "/_drumnb/requests/"
 #: Requests kept when reloading is on and nobody said how many (``keep_requests``).
 DEFAULT_KEPT_REQUESTS = 50
-REPLAY_HEADER = "X-Drumnb-Replay-Of"
+
+
 class ModelServer:
     """The state behind one app: the model (or its load error), its call queue, metrics."""
 

@@ -31,6 +31,7 @@ import numpy as np
 from ..core import codecs, contract, fastcsv
 from ..core.contract import CLASSIFICATION, REGRESSION
 from . import payloads
+from .stats import REPLAY_HEADER, SERVER_TIMING, parse_server_timing, server_timing
 
 try:  # 20-100 times faster than json for many floats, and the same bytes where _same_as_json says so
     import orjson as _orjson
@@ -96,17 +97,27 @@ class FastPredict:
             answer = self._answer(environ)
             if answer is not None:
                 self.hits += 1
-                body = answer
-                headers = [("Content-Type", payloads.JSON), ("Content-Length", str(len(body)))]
-                headers += self.server.stamp_headers(environ.get("HTTP_X_REQUEST_ID"))
+                body, steps, serialize = answer
+                server = self.server
+                headers = [("Content-Type", payloads.JSON), ("Content-Length", str(len(body))),
+                           (SERVER_TIMING, server_timing(steps, serialize))]
+                headers += server.stamp_headers(environ.get("HTTP_X_REQUEST_ID"))
                 start_response("200 OK", headers)
-                self.server.metrics.observe_request("predict", "POST", 200, time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                server.metrics.observe_request("predict", "POST", 200, seconds)
+                server.steps.observe(steps, serialize)
+                if server.requests is not None:  # kept for replay, as Flask's after-request keeps them
+                    server.requests.add(path=environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"], method="POST",
+                                        status=200, seconds=seconds, body=environ["wsgi.input"].getvalue(),
+                                        content_type=environ.get("CONTENT_TYPE") or None, multipart=False,
+                                        output=body, output_type=payloads.JSON, steps=parse_server_timing(headers[2][1]))
                 return [body]
         return self.app(environ, start_response)
 
-    def _answer(self, environ: dict) -> bytes | None:
+    def _answer(self, environ: dict) -> tuple[bytes, tuple, float] | None:
         if (environ.get("HTTP_ACCEPT", "").strip() not in _JSON_ACCEPT or "HTTP_TRANSFER_ENCODING" in environ
-                or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() not in _CSV_TYPES):
+                or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() not in _CSV_TYPES
+                or environ.get("HTTP_" + REPLAY_HEADER.upper().replace("-", "_"))):
             return None
         try:
             length = int(environ.get("CONTENT_LENGTH") or "")
@@ -124,16 +135,19 @@ class FastPredict:
             log.debug("fast path gave up; the normal path answers", exc_info=True)
             return None
 
-    def _predict(self, data: bytes) -> bytes | None:
+    def _predict(self, data: bytes) -> tuple[bytes, tuple, float] | None:
+        """The answer, the step times in :data:`~drumnb.server.stats.TIMED_STEPS` order and the serialization's."""
         started = time.perf_counter()
         X = self._read(data)
         if X is None:
             return None
+        read = time.perf_counter() - started
         result = self.server.call.inline(self._score, X)
         if result is None:
             return None
+        body, score, contract_seconds, serialize = result
         self.server.metrics.observe_predict(time.perf_counter() - started, X.shape[0])
-        return result
+        return body, (read, None, score, None, contract_seconds), serialize
 
     def _read(self, data: bytes) -> np.ndarray | None:
         """The array scikit-learn would take from the DataFrame ``pd.read_csv`` makes of ``data``."""
@@ -154,26 +168,34 @@ class FastPredict:
             return None
         return X
 
-    def _score(self, X: np.ndarray) -> bytes | None:
-        """The JSON answer as the normal path writes it, or None when its checks would not pass as is."""
+    def _score(self, X: np.ndarray) -> tuple[bytes, float, float, float] | None:
+        """The JSON answer as the normal path writes it and the seconds of score, contract checks and JSON;
+        None when its checks would not pass as is."""
+        started = time.perf_counter()
         raw, classes = self.predictor.predict(self.twin, X, self.config)
+        scored = time.perf_counter()
         if self.target == REGRESSION:
             values = np.asarray(raw)
             if values.ndim == 2 and values.shape[1] == 1:
                 values = values[:, 0]
             if values.dtype != np.float64 or values.shape != (len(X),) or not np.isfinite(values).all():
                 return None
+            checked = time.perf_counter()
             if _orjson is not None and _same_as_json(values):
-                return b'{"predictions":' + _orjson.dumps(values, option=_orjson.OPT_SERIALIZE_NUMPY) + b"}"
-            return payloads.dumps({"predictions": values.tolist()})
-        frame = contract.format_predictions(raw, self.config, classes=classes, source="the sklearn model")
-        labels = self.labels or []
-        if frame.shape != (len(X), len(labels)) or set(frame.columns) != set(labels):
-            return None
-        probabilities = frame.to_numpy()
-        if probabilities.dtype != np.float64 or not _probabilities(probabilities):
-            return None
-        return payloads.dumps(payloads.predictions_json(frame, list(frame.columns), True))
+                body = b'{"predictions":' + _orjson.dumps(values, option=_orjson.OPT_SERIALIZE_NUMPY) + b"}"
+            else:
+                body = payloads.dumps({"predictions": values.tolist()})
+        else:
+            frame = contract.format_predictions(raw, self.config, classes=classes, source="the sklearn model")
+            labels = self.labels or []
+            if frame.shape != (len(X), len(labels)) or set(frame.columns) != set(labels):
+                return None
+            probabilities = frame.to_numpy()
+            if probabilities.dtype != np.float64 or not _probabilities(probabilities):
+                return None
+            checked = time.perf_counter()
+            body = payloads.dumps(payloads.predictions_json(frame, list(frame.columns), True))
+        return body, scored - started, checked - scored, time.perf_counter() - checked
 
 
 def _same_as_json(values: np.ndarray) -> bool:

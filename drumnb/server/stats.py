@@ -155,6 +155,8 @@ def memory_stats(root_pid: int | None = None, per_pid_predictions: dict[int, int
 #: Server-Timing names, in order: the model's steps (:data:`drumnb.model.STEPS`), then the answer's encoding.
 TIMED_STEPS = ("read", "transform", "score", "post_process", "contract", "serialize")
 SERVER_TIMING = "Server-Timing"
+#: The header of a replayed request (its value: the kept request's id).
+REPLAY_HEADER = "X-Drumnb-Replay-Of"
 
 
 def server_timing(steps: "tuple[float | None, ...] | None", serialize: float | None) -> str:
