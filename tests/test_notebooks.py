@@ -60,6 +60,14 @@ def test_the_tutorials_exist_and_are_clean():
                 assert cell["execution_count"] is not None, (name, cell["source"][:1])
             text = "".join(cell["source"])
             assert "/tmp/" not in text and "/work/" not in text, (name, "absolute paths")
+            # what a reader sees holds no test markers: nbval reads cell tags (nbval-ignore-output ...)
+            assert "NBVAL" not in text, (name, text[:60])
+            for out in cell.get("outputs", []):  # a widget saved with a view GitHub and nbviewer can show
+                data = out.get("data", {})
+                if "application/vnd.jupyter.widget-view+json" in data and "%|" not in "".join(data.get("text/plain", "")):
+                    assert "drumnb-static" in "".join(data.get("text/html", "")), (name, data.get("text/plain"))
+    quickstart = "".join("".join(c["source"]) for c in json.loads((NOTEBOOKS / TUTORIALS[0]).read_text())["cells"])
+    assert all(f"]({n})" in quickstart for n in TUTORIALS[1:]), "01's Next links name every tutorial"
 
 
 def test_tutorials_under_nbval(tmp_path, monkeypatch):
