@@ -64,6 +64,17 @@ class Payloads:
         return bytes(out)
 
 
+def latency_stats(latencies: list[float]) -> dict[str, float] | None:
+    """min / avg / p50 / p90 / p99 / max of ``latencies`` (seconds) in milliseconds; None when empty."""
+    if not latencies:
+        return None
+    ms = np.asarray(latencies) * 1000.0
+    out = {"min": float(ms.min()), "avg": float(ms.mean())}
+    out.update({f"p{p}": float(np.percentile(ms, p)) for p in PERCENTILES})
+    out["max"] = float(ms.max())
+    return out
+
+
 @dataclass
 class PerfLevel:
     """One concurrency level: latencies (seconds) of the requests that answered 200, errors, wall time."""
@@ -79,13 +90,7 @@ class PerfLevel:
 
     def stats(self) -> dict[str, float] | None:
         """min / avg / p50 / p90 / p99 / max latency in milliseconds (None when no request answered)."""
-        if not self.latencies:
-            return None
-        ms = np.asarray(self.latencies) * 1000.0
-        out = {"min": float(ms.min()), "avg": float(ms.mean())}
-        out.update({f"p{p}": float(np.percentile(ms, p)) for p in PERCENTILES})
-        out["max"] = float(ms.max())
-        return out
+        return latency_stats(self.latencies)
 
     @property
     def requests_per_s(self) -> float:
@@ -222,4 +227,4 @@ def run_level(url: str, body: bytes, rows: int, concurrency: int, *, duration: f
     return level
 
 
-__all__ = ["Payloads", "PerfLevel", "run_level", "PERCENTILES"]
+__all__ = ["Payloads", "PerfLevel", "run_level", "latency_stats", "PERCENTILES"]

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.errors import ConfigurationError
 from . import _render
 
 SAME = 0.05
@@ -24,8 +25,6 @@ HTML_COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "same": "#6e7781"}
 
 def load(previous: Any) -> dict[str, Any]:
     """A saved report: a path to its JSON (``--json PATH``), a dict, or a PerfReport."""
-    from ..core.errors import ConfigurationError
-
     if hasattr(previous, "to_dict"):
         return previous.to_dict()
     if isinstance(previous, dict):

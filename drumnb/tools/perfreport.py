@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _render, perfcompare
-from .loadgen import PerfLevel
+from .loadgen import PerfLevel, latency_stats
 
 MB = 1024 * 1024
 
@@ -29,11 +29,7 @@ class PerfCase:
 
     def stats(self) -> dict[str, float] | None:
         """min / avg / p50 / p90 / p99 / max latency in milliseconds (None when nothing was measured)."""
-        if not self.latencies:
-            return None
-        ms = np.asarray(self.latencies) * 1000.0
-        return {"min": float(ms.min()), "avg": float(ms.mean()), "p50": float(np.percentile(ms, 50)),
-                "p90": float(np.percentile(ms, 90)), "p99": float(np.percentile(ms, 99)), "max": float(ms.max())}
+        return latency_stats(self.latencies)
 
     def to_dict(self) -> dict[str, Any]:
         stats = self.stats()
