@@ -303,3 +303,24 @@ def test_drum_perf_plot_and_table_in_jupyterlab(tmp_path, folder, data_file):
             browser.close()
     finally:
         lab.stop()
+
+
+def test_magic_concurrency_json_and_compare(ip, folder, tmp_path, monkeypatch):
+    from jupyter_support import run, short_error
+
+    monkeypatch.chdir(tmp_path)
+    ip.user_ns["df"] = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    flags = f"--code-dir {folder} --data df --concurrency 1,2 --duration 1 --max-requests 200"
+    cell = run(ip, f"perf = %drum_perf {flags} --json first.json\ndisplay(perf)")
+    assert cell.error is None, cell.text
+    perf = ip.user_ns["perf"]
+    assert [lv.concurrency for lv in perf.levels] == [1, 2] and perf.cases == [] and perf.ok
+    assert any("image/png" in o.data for o in cell.outputs), "the plots"
+    assert "CONCURRENCY" in cell.html and "REQ/S" in cell.html
+    assert json.loads((tmp_path / "first.json").read_text())["levels"][0]["concurrency"] == 1
+    cell = run(ip, f"perf2 = %drum_perf {flags} --compare first.json --no-plot\ndisplay(perf2)")
+    assert cell.error is None, cell.text
+    assert "compared with" in cell.html and not any("image/png" in o.data for o in cell.outputs)
+    short_error(run(ip, f"%drum_perf {flags} --compare nosuch.json"), "ConfigurationError", "no saved perf-test")
+    short_error(run(ip, f"%drum_perf --code-dir {folder} --data df --concurrency 2,x"), "UsageError",
+                "--concurrency")
