@@ -21,7 +21,7 @@ import pandas as pd
 from ..core.targets import TargetType
 
 PLOT_SIZE = (4.6, 2.3)
-PLOT_DPI = 72
+PLOT_DPI = 90  # with 9 pt tick labels: readable at 100% zoom
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -84,7 +84,7 @@ def plot_png(pred: pd.DataFrame, target_type: str, labels: list[str] | None) -> 
                     histtype="stepfilled" if len(cols) == 1 else "step", linewidth=1.5, label=str(col))
         ax.set_xlabel("probability" if len(cols) > 1 else f"P({cols[0]})" if cols else "probability")
         if len(cols) > 1:
-            ax.legend(fontsize=7, frameon=False)
+            ax.legend(fontsize=8, frameon=False)
     elif target_type in (TargetType.REGRESSION, TargetType.ANOMALY) or "Predictions" in pred.columns:
         col = "Predictions" if "Predictions" in pred.columns else pred.columns[0]
         values = pd.to_numeric(pred[col], errors="coerce").dropna()
@@ -94,10 +94,13 @@ def plot_png(pred: pd.DataFrame, target_type: str, labels: list[str] | None) -> 
         ax.set_xlabel(str(col))
     else:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_ylabel("rows")
-    ax.tick_params(labelsize=7)
-    ax.xaxis.label.set_size(8)
-    ax.yaxis.label.set_size(8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # row counts: no 2.5
+    ax.tick_params(labelsize=9)
+    ax.xaxis.label.set_size(9)
+    ax.yaxis.label.set_size(9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout(pad=0.4)

@@ -73,7 +73,8 @@ class MonitoringReport:
     def lines(self) -> list[str]:
         out = [f"monitoring store {os.path.basename(self.path)}"
                + (f" (models: {', '.join(self.models)})" if self.models else ""),
-               f"{self.calls:,} calls, {self.rows_reported:,} rows scored, {self.prediction_rows:,} predictions recorded"]
+               f"{_n(self.calls, 'call')}, {_n(self.rows_reported, 'row')} scored, "
+               f"{_n(self.prediction_rows, 'prediction')} recorded"]
         if self.first is not None:
             out.append(f"from {_ts(self.first)} to {_ts(self.last)} (one point per {_bucket_words(self.bucket)})")
         if self.latency_ms:
@@ -90,6 +91,11 @@ class MonitoringReport:
         if self.png:
             img = f'<img alt="monitoring charts" src="data:image/png;base64,{base64.b64encode(self.png).decode()}"/>'
         return f"<div class='drumnb-monitoring'><div>{text}</div>{img}</div>"
+
+
+def _n(count: int, word: str) -> str:
+    """``"1 call"``, ``"10,000 calls"``."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
 def _ts(value: Any) -> str:
