@@ -123,3 +123,12 @@ def stop_training(proc: subprocess.Popen, log: IO[str], timeout: float) -> None:
         proc.wait(10)
     finally:
         log.close()
+
+
+def train_now(out: Path, env: dict, timeout: float = 500) -> None:
+    """Train the models into ``out`` and wait for them (a test that needs them at once)."""
+    proc, log = start_training(out, env)
+    try:
+        wait_trained(proc, log, timeout=timeout)
+    finally:
+        stop_training(proc, log, timeout=60)

@@ -37,14 +37,10 @@ def _levels(d) -> list[str]:
 def h2o_models(tmp_path_factory) -> Path:
     if not HAVE_H2O:
         pytest.skip("needs h2o")
-    from h2o_support import start_training, stop_training, wait_trained
+    from h2o_support import train_now
 
     out = tmp_path_factory.mktemp("h2o")
-    proc, log = start_training(out, dict(os.environ))
-    try:
-        wait_trained(proc, log, timeout=500)
-    finally:
-        stop_training(proc, log, timeout=60)
+    train_now(out, dict(os.environ), timeout=500)
     return out
 
 

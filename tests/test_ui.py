@@ -69,15 +69,11 @@ def h2o(lab) -> Path:
         pytest.skip("needs h2o")
     import os
 
-    from h2o_support import start_training, stop_training, wait_trained
+    from h2o_support import train_now
 
     out = lab.root / "h2o"
     out.mkdir()
-    proc, log = start_training(out, dict(os.environ))
-    try:
-        wait_trained(proc, log, timeout=500)
-    finally:
-        stop_training(proc, log, timeout=60)
+    train_now(out, dict(os.environ), timeout=500)
     return out
 
 
@@ -159,6 +155,23 @@ def palette(page, text: str) -> None:
 
 def cell_output(page, i: int):
     return page.locator(".jp-Notebook .jp-Cell").nth(i).locator(".jp-Cell-outputArea")
+
+
+def score_panel_from_sidebar(page, lab, nb: str, csv: str, folder: str):
+    """A notebook with ``df`` read from ``csv``; the sidebar's Score panel of ``folder`` clicked and scored.
+    Returns the panel cell and its output area."""
+    open_notebook(page, lab, nb, [f"import pandas as pd\ndf = pd.read_csv({csv!r})\ndf.shape"])
+    run_all(page, 1)
+    open_sidebar(page)
+    page.locator(f"#drumnb-sidebar li.jp-drumnb-model[data-path='{folder}'] .jp-drumnb-inspect").click()
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(2)
+    expect(cells.nth(1)).to_contain_text("widgets.score_panel(model=")
+    out = cell_output(page, 1)
+    button = out.locator("button", has_text="Score")
+    expect(button).to_be_visible(timeout=60_000)
+    button.click()
+    return cells.nth(1), out
 
 
 # --- tests -----------------------------------------------------------------------------------------
@@ -376,18 +389,8 @@ def test_server_panel_widget(page, lab):
 
 
 def test_score_panel_from_sidebar(page, lab):
-    open_notebook(page, lab, "score.ipynb", [
-        "import pandas as pd\ndf = pd.read_csv('build/examples/data/sklearn_regressor.csv')\ndf.shape"])
-    run_all(page, 1)
-    open_sidebar(page)
-    page.locator("#drumnb-sidebar li.jp-drumnb-model[data-path='build/examples/sklearn_regressor'] .jp-drumnb-inspect").click()
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    expect(cells).to_have_count(2)
-    expect(cells.nth(1)).to_contain_text("widgets.score_panel(model=")
-    out = cell_output(page, 1)
-    button = out.locator("button", has_text="Score")
-    expect(button).to_be_visible(timeout=60_000)
-    button.click()
+    _, out = score_panel_from_sidebar(page, lab, "score.ipynb", f"{EX}/data/sklearn_regressor.csv",
+                                      f"{EX}/sklearn_regressor")
     expect(out).to_contain_text("Predictions", timeout=60_000)
     
 
@@ -492,22 +495,14 @@ def test_sidebar_badges_h2o_chat_and_unstructured(page, lab, h2o):
 
 def test_score_panel_from_the_sidebar_scores_the_mojo(page, lab, h2o):
     """The sidebar passes the target type and labels it inferred, so the binary MOJO scores (no ArtifactError)."""
-    open_notebook(page, lab, "score_mojo.ipynb", ["import pandas as pd\ndf = pd.read_csv('h2o/test.csv')\ndf.shape"])
-    run_all(page, 1)
-    open_sidebar(page)
-    page.locator("#drumnb-sidebar li.jp-drumnb-model[data-path='h2o/mojo_bin'] .jp-drumnb-inspect").click()
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    expect(cells).to_have_count(2)
-    expect(cells.nth(1)).to_contain_text('target_type="binary"')
-    expect(cells.nth(1)).to_contain_text('score_panel.labels.value = "no,yes"')
-    out = cell_output(page, 1)
-    button = out.locator("button", has_text="Score")
-    expect(button).to_be_visible(timeout=60_000)
-    button.click()
+    cell, out = score_panel_from_sidebar(page, lab, "score_mojo.ipynb", "h2o/test.csv", "h2o/mojo_bin")
+    expect(cell).to_contain_text('target_type="binary"')
+    expect(cell).to_contain_text('score_panel.labels.value = "no,yes"')
     expect(out.locator("table").first).to_contain_text("yes", timeout=120_000)
     text = out.inner_text()
     assert "Error" not in text, text
-    h2o_yes = [f"{v:.4f}" for v in __import__("pandas").read_csv(h2o / "bin_h2o.csv")["yes"].head(3)]
-    for value in h2o_yes:   # H2O's own probabilities, as the panel shows them
-        expect(out).to_contain_text(value[:5])
+    import pandas as pd
+
+    for value in pd.read_csv(h2o / "bin_h2o.csv")["yes"].head(3):   # H2O's own probabilities, as the panel has them
+        expect(out).to_contain_text(f"{value:.6f}"[:5])
     shot(page, "score-panel-mojo")

@@ -30,7 +30,7 @@ from ..core.errors import DrumnbError
 from ..core.hooks import ALL_HOOKS
 from ..core.metadata import FILENAME, ModelMetadata, read_metadata
 from ..core.targets import TargetType
-from .savers import pickle_modules
+from ..predictors.saving import pickle_modules
 
 HOOK_FILES = {"custom.py": "python", "custom.R": "r", "custom.r": "r", "custom.jl": "julia"}
 #: a pickle is unpickled for its classes only when it is at most this big ...
