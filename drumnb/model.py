@@ -199,9 +199,9 @@ class Model:
         """
         with self._lock:
             started = time.perf_counter()
-            reason = self._reload_reason(full)
-            if reason is None and folder_state(self.code_dir)[0] == self._state[0]:
+            if not full and folder_state(self.code_dir) == self._state:
                 return ReloadResult("none", 0.0, "nothing changed", tuple(self.hooks.names))
+            reason = self._reload_reason(full)
             if reason is None:
                 self._swap_hooks()
             else:
@@ -215,8 +215,8 @@ class Model:
         """Why the model must load again, or None when new hooks are enough."""
         if full:
             return "asked"
-        if self.archive is not None or (self.hooks.path is None and self.hooks.names):
-            return "not a custom.py folder"  # an unpacked archive, or another language's hooks
+        if self.archive is not None or (self.hooks.path is not None and not self.hooks.path.endswith(".py")):
+            return "not a custom.py folder"  # an unpacked archive, or another language's hooks (custom.R)
         reason = reload_reason(self.code_dir, self._state, self._fingerprint)
         if reason is not None:
             return reason
