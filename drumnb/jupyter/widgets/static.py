@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from typing import Any
 
 import ipywidgets as W
+
+from ..workspace import display_path
 
 #: The class of the snapshot's outer ``div`` (nbval_sanitize.cfg masks the snapshot by it).
 CSS_CLASS = "drumnb-static"
@@ -29,7 +32,7 @@ class StaticFallback:
 
 def snapshot(widget: W.Widget) -> str:
     """What ``widget`` shows now, as HTML that needs no kernel and no JavaScript."""
-    return (f"<div class='{CSS_CLASS}' style='border:1px dashed #bbb;padding:6px;max-width:72em'>"
+    return (f"<div class='{CSS_CLASS}' style='border:1px dashed #bbb;padding:6px;max-width:72em;overflow:auto'>"
             f"{_html(widget)}<div style='color:#888;font-size:85%'>static view: run the notebook for the "
             f"live panel</div></div><!--/{CSS_CLASS}-->")
 
@@ -39,12 +42,13 @@ def _html(w: Any) -> str:
     if isinstance(w, W.Box):
         direction = "row" if isinstance(w, W.HBox) else "column"
         inner = "".join(_html(c) for c in w.children)
-        return f"<div style='display:flex;flex-direction:{direction};gap:0.5em;flex-wrap:wrap'>{inner}</div>"
-    if isinstance(w, (W.HTML, W.HTMLMath)):
-        return f"<div>{w.value}</div>" if w.value else ""
+        return (f"<div style='display:flex;flex-direction:{direction};gap:0.5em;flex-wrap:wrap;min-width:0'>"
+                f"{inner}</div>")
+    if isinstance(w, (W.HTML, W.HTMLMath)):  # a wide log scrolls inside the view instead of widening it
+        return f"<div style='min-width:0;max-width:100%;overflow:auto'>{w.value}</div>" if w.value else ""
     if isinstance(w, W.Label):
         return f"<span>{esc(str(w.value))}</span>"
-    if isinstance(w, W.Button):
+    if isinstance(w, (W.Button, W.ToggleButton)):
         return f"<button disabled>{esc(w.description)}</button>" if w.description else ""
     if isinstance(w, W.Checkbox):
         return f"<span>{'☑' if w.value else '☐'} {esc(w.description)}</span>"
@@ -58,6 +62,8 @@ def _html(w: Any) -> str:
     if isinstance(w, W.ValueWidget) and hasattr(w, "value"):
         label = f"<b>{esc(w.description)}</b> " if getattr(w, "description", "") else ""
         value = w.value if w.value not in (None, "") else getattr(w, "placeholder", "")
+        if isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
+            value = display_path(value)  # the notebook's folder, not this machine's
         return f"<span>{label}<code>{esc(str(value))}</code></span>"
     return ""
 
