@@ -48,6 +48,16 @@ def interesting(path: str) -> bool:
                 or ".bak-" in name or name.endswith(_IGNORED_SUFFIXES))
 
 
+def _names(batch: set[tuple[Any, str]]) -> set[str]:
+    """The file names a batch of changes touched, without an editor's temporary files (made and removed
+    within the batch, and gone now)."""
+    kinds: dict[str, set[str]] = {}
+    for change, path in batch:
+        kinds.setdefault(path, set()).add(getattr(change, "name", str(change)))
+    return {os.path.basename(path) for path, seen in kinds.items()
+            if not ({"added", "deleted"} <= seen and not os.path.exists(path))}
+
+
 class FolderWatcher:
     """Calls ``callback(names)`` from its thread after files of ``folder`` changed (top level only)."""
 
@@ -106,7 +116,9 @@ class FolderWatcher:
                     break
                 if not batch:
                     continue
-                names = {os.path.basename(path) for _change, path in batch}
+                names = _names(batch)
+                if not names:
+                    continue
                 self.batches += 1
                 try:
                     self.callback(names)
