@@ -168,23 +168,27 @@ class Child:
         """
         deadline = time.monotonic() + timeout
         answer: dict[str, Any] | None = None
-        while time.monotonic() < deadline and self.process.poll() is None:
-            if probe is not None:
-                if probe():
-                    return {}
-                time.sleep(0.1)
-                continue
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                line = self.process.stdout.readline()  # type: ignore[union-attr]
-                if line:
-                    answer = _parse(line)
+        try:
+            while time.monotonic() < deadline and self.process.poll() is None:
+                if probe is not None:
+                    if probe():
+                        return {}
+                    time.sleep(0.1)
+                    continue
+                ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
+                if ready:
+                    line = self.process.stdout.readline()  # type: ignore[union-attr]
+                    if line:
+                        answer = _parse(line)
+                        break
+                    try:  # end of file: the child is exiting
+                        self.process.wait(min(2.0, max(deadline - time.monotonic(), 0.1)))
+                    except subprocess.TimeoutExpired:
+                        pass
                     break
-                try:  # end of file: the child is exiting
-                    self.process.wait(min(2.0, max(deadline - time.monotonic(), 0.1)))
-                except subprocess.TimeoutExpired:
-                    pass
-                break
+        except BaseException:  # Ctrl-C while waiting: the child must not outlive the wait
+            self.stop()
+            raise
         if answer is not None and answer.get("ok", True):
             return answer
         log_tail = self.logs(tail_lines).strip()

@@ -365,15 +365,16 @@ class DrumMagics(Magics):
                                        "%drum_perf --url URL --data df, or %drum_perf NAME --data df")
                 sizes = _int_list(args.sizes, "--sizes") if args.sizes else None
                 levels = _int_list(args.concurrency, "--concurrency") if args.concurrency else None
-                model = None
-                if not args.url:
+                folder = None
+                if not args.url:  # the server loads the folder; no second copy of the artifact in the kernel
                     _, folder = WORKSPACE.resolve(args.name, args.code_dir)
-                    model = WORKSPACE.model(folder, args.target_type, **_load_kwargs(args))
                 data = self._data(args.data, "%drum_perf", args.name or "NAME")
-                report = perf_test(model, data, url=args.url, sizes=sizes, large_file_mb=args.large_file_mb,
-                                   requests=args.requests, case_budget=args.case_budget, workers=args.workers,
-                                   concurrency=levels, duration=args.duration, batch_rows=args.batch_rows,
-                                   max_requests=args.max_requests, compare=args.compare, progress=True)
+                report = perf_test(folder, data, args.target_type, url=args.url, sizes=sizes,
+                                   large_file_mb=args.large_file_mb, requests=args.requests,
+                                   case_budget=args.case_budget, workers=args.workers, concurrency=levels,
+                                   duration=args.duration, batch_rows=args.batch_rows,
+                                   max_requests=args.max_requests, compare=args.compare, progress=True,
+                                   **({} if args.url else _load_kwargs(args)))
                 if args.json:
                     with open(args.json, "w", encoding="utf-8") as fh:
                         json.dump(report.to_dict(), fh, indent=1, default=str)
@@ -382,6 +383,9 @@ class DrumMagics(Magics):
                 return report
         except PerfInterrupted as exc:
             print(f"%drum_perf: {exc}")  # one line, no traceback
+            return None
+        except KeyboardInterrupt:  # before the test started (reading the data) or while plotting
+            print("%drum_perf: interrupted")
             return None
 
     @line_cell_magic

@@ -255,8 +255,10 @@ def perf_test(model: Any = None, data: Any = None, target_type: str | None = Non
         if server is not None:
             server.stop()  # SIGTERM to its PID, SIGKILL after a grace period
     if interrupted:
-        started_one = f" and the server it started (pid {server.pid})" if server is not None else ""
-        stopped = "the client threads" + started_one
+        if server is not None:
+            stopped = f"the client threads and the server it started (pid {server.pid})"
+        else:  # Ctrl-C while the server started: serve() stops the child it was waiting for
+            stopped = "the client threads" + ("" if url else " and the server it was starting")
         if report is not None:
             report.interrupted = True
             report.seconds = time.perf_counter() - started
@@ -320,11 +322,12 @@ def _run_cases(report: PerfReport, session: Any, base: str, payloads: Payloads, 
             if sampler is not None:
                 sampler.reset()
             case_start = time.monotonic()
+            counted = n_requests  # requests of this case the bar still counts
             for k in range(n_requests):
                 remaining = deadline - time.monotonic()
                 if k and (remaining <= 0 or time.monotonic() - case_start > case_budget):
                     case.skipped = f"{k} of {n_requests} requests (time budget)"
-                    bar.skip(weight(size) * (n_requests - k))
+                    bar.skip(weight(size) * (counted - k))
                     break
                 try:
                     with bar.step(weight(size)):
@@ -336,13 +339,17 @@ def _run_cases(report: PerfReport, session: Any, base: str, payloads: Payloads, 
                     raise
                 except Exception as exc:  # noqa: BLE001 - timeouts, dropped connections
                     case.error = f"{type(exc).__name__}: {str(exc)[:200]}"
-                    bar.skip(weight(size) * (n_requests - k - 1))
+                    bar.skip(weight(size) * (counted - k - 1))
                     break
                 if response.status_code != 200:
                     case.error = f"HTTP {response.status_code}: {_message(response)}"
-                    bar.skip(weight(size) * (n_requests - k - 1))
+                    bar.skip(weight(size) * (counted - k - 1))
                     break
                 case.latencies.append(elapsed)
+                fit = k + 1 + _more_within(time.monotonic() - case_start, elapsed, case_budget)
+                if fit < counted:  # the budget will stop this case early: the bar stops counting those
+                    bar.shrink(weight(size) * (counted - fit))
+                    counted = fit
                 if sampler is None:
                     stats = _stats(session, base)
                     rss = (stats or {}).get("mem_info", {}).get("drum_rss")
@@ -360,6 +367,13 @@ def _run_cases(report: PerfReport, session: Any, base: str, payloads: Payloads, 
             del body
     finally:
         bar.close()
+
+
+def _more_within(spent: float, per_request: float, budget: float) -> int:
+    """How many more requests of ``per_request`` seconds start before ``budget`` (``spent`` of it gone)."""
+    if spent > budget:
+        return 0
+    return int((budget - spent) // max(per_request, 1e-6)) + 1
 
 
 def _run_levels(report: PerfReport, base: str, payloads: Payloads, levels: Sequence[int], batch_rows: int,

@@ -87,6 +87,12 @@ class WorkBar:
         with self._lock:
             self._add(weight)
 
+    def shrink(self, weight: float) -> None:
+        """Work that will not be done after all (a time budget ends a case early): the total drops."""
+        with self._lock:
+            self.bar.total = max(self.bar.n, (self.bar.total or 0) - weight)
+            self.bar.refresh()
+
     def _add(self, amount: float) -> None:  # under the lock; float sums never pass the total
         amount = min(amount, (self.bar.total or 0) - self.bar.n)
         if amount > 0:
