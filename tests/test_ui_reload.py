@@ -108,3 +108,7 @@ def test_panels_show_the_steps_and_replay_a_request(page, lab):
     expect(cell_output(page, 4)).to_contain_text("served [7.5, 14.5]", timeout=30_000)
     # loads.log: one load in the kernel (score panel) and one in the server
     assert (lab.root / "inside" / "loads.log").read_text() == "xx"
+    servers.locator("button", has_text="Refresh").click()
+    expect(servers).to_contain_text(re.compile(r"hooks reloaded in \d+ ms"))
+    servers.locator("button", has_text="Refresh").scroll_into_view_if_needed()
+    shot(page, "test_ui_reload-server-panel-after-edit")

@@ -45,6 +45,9 @@ def _row_stats(url: str, server: Any = None) -> dict[str, Any]:
             out["memory_mb"] = (stats.get("mem_info") or {}).get("drum_rss")
             out["predictions"] = stats.get("predictions")
             out["steps"] = {step: v["avg_ms"] for step, v in (stats.get("steps") or {}).items()}
+        status = client.get("/_drumnb/status", timeout=3)  # a %drum_serve server: what its last reload did
+        if status.status_code == 200 and "application/json" in status.headers.get("Content-Type", ""):
+            out["last_reload"] = status.json().get("last_reload")
     except Exception as exc:  # noqa: BLE001 - a dead or busy server is a row, not an error
         out["message"] = f"{type(exc).__name__}"
     finally:
@@ -129,6 +132,8 @@ class ServerPanel(StaticFallback, W.VBox):
             facts.append(f"{row['memory_mb']:.0f} MB")
         if row["predictions"] is not None:
             facts.append(f"{row['predictions']} predictions")
+        if row.get("last_reload"):
+            facts.append(f"<span style='white-space:nowrap'>{html.escape(row['last_reload'])}</span>")
         if not row["own"]:
             facts.append("<i>another kernel</i>")
         if row["message"]:
@@ -147,7 +152,7 @@ class ServerPanel(StaticFallback, W.VBox):
             buttons = [stop, restart]
         requests = W.ToggleButton(value=row["pid"] in self.open_requests, description="Requests", icon="list",
                                   tooltip="the last requests: timings, input, output, replay",
-                                  layout=W.Layout(width="8em"), disabled=row["health"] != 200)
+                                  layout=W.Layout(width="8.5em", flex="none"), disabled=row["health"] != 200)
         from .timing import waterfall_html
 
         average = W.HTML(waterfall_html(row.get("steps"), title="an average prediction:"))
