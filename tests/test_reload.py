@@ -7,16 +7,15 @@ import threading
 import time
 
 import pytest
-import requests
 
 from drumnb.core.errors import HookLoadError
 from drumnb.core.hooks import load_fingerprint
 from drumnb.model import load_model
-from drumnb.server.app import create_app
-from drumnb.server.runner import make_wsgi_server, stop_gracefully
+from drumnb.server.fastpath import FastPredict
 from drumnb.watch import FolderWatcher
 from fixtures import frame, write_folder
-from test_server_support import csv_bytes, start_server, wait_for  # noqa: F401 (a fixture)
+from test_server_support import csv_bytes, data, linear_folder, start_server, wait_for  # noqa: F401 (a fixture)
+from test_timing import serve  # noqa: F401 (a fixture: an app on a thread server on 127.0.0.1)
 
 #: load_model counts its runs in loads.log (a .log file: not an artifact, so writing it reloads nothing)
 COUNTED = """
@@ -157,33 +156,52 @@ def test_the_watcher_calls_back_once_a_batch_and_stops(tmp_path):
     assert all(names <= {"custom.py"} for names in calls) and {"custom.py"} in calls
 
 
-def test_a_thread_server_with_reload_swaps_hooks_without_loading_again(tmp_path):
+def test_a_thread_server_with_reload_swaps_hooks_without_loading_again(tmp_path, serve):
     folder = counted(tmp_path)
-    app = create_app(load_model(folder), reload=True)
-    server = make_wsgi_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
+    server = serve(load_model(folder), reload=True)
     body = csv_bytes(frame(1))
+
+    def predicted():
+        return server.post("/predict/", body).json()["predictions"]
+
     try:
-        first = requests.post(url + "/predict/", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
-        assert first.json()["predictions"] == [frame(1)["x0"][0] * 2]
+        assert predicted() == [frame(1)["x0"][0] * 2]
         edit(folder / "custom.py", COUNTED.format(mult=5))
-        wait_for(lambda: requests.post(url + "/predict/", data=body, headers={"Content-Type": "text/csv"},
-                                       timeout=10).json()["predictions"] == [frame(1)["x0"][0] * 10], timeout=10)
+        wait_for(lambda: predicted() == [frame(1)["x0"][0] * 10], timeout=10)
         assert loads(folder) == 1
         # a broken edit: the previous hooks keep answering
         edit(folder / "custom.py", COUNTED.format(mult=5) + "\ndef score(:\n")
         time.sleep(0.8)
-        again = requests.post(url + "/predict/", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
+        again = server.post("/predict/", body)
         assert again.status_code == 200 and again.json()["predictions"] == [frame(1)["x0"][0] * 10]
-        assert isinstance(app.extensions["drumnb"].last_reload, HookLoadError)
-        kept = requests.get(url + "/_drumnb/requests/", timeout=10).json()
+        assert isinstance(server.app.extensions["drumnb"].last_reload, HookLoadError)
+        kept = server.get("/_drumnb/requests/").json()
         assert kept["capacity"] == 50 and len(kept["requests"]) >= 3
     finally:
-        app.extensions["drumnb"].watcher.stop()
-        stop_gracefully(server, 5)
-        thread.join(5)
+        server.app.extensions["drumnb"].watcher.stop()
+
+
+def test_hooks_added_to_a_fast_path_model_take_over_its_answers(tmp_path, serve):
+    folder = linear_folder(tmp_path)
+    server = serve(load_model(folder), reload=True)
+    state = server.app.extensions["drumnb"]
+    body = csv_bytes(data(2))
+    try:
+        plain = server.post("/predict/", body).json()["predictions"]
+        assert isinstance(server.app.wsgi_app, FastPredict) and not state.call.serialize
+        edit(folder / "custom.py", """
+            import pandas as pd
+
+            def post_process(predictions, model):
+                return predictions * 0 + 42
+        """)
+        wait_for(lambda: server.post("/predict/", body).json()["predictions"] == [42.0, 42.0], timeout=10)
+        assert not isinstance(server.app.wsgi_app, FastPredict) and state.call.serialize  # hooks: one at a time
+        (folder / "custom.py").unlink()
+        wait_for(lambda: server.post("/predict/", body).json()["predictions"] == plain, timeout=10)
+        assert isinstance(server.app.wsgi_app, FastPredict)
+    finally:
+        state.watcher.stop()
 
 
 def test_drumnb_server_reload_with_two_gunicorn_workers(tmp_path, start_server):
