@@ -112,3 +112,9 @@ def test_panels_show_the_steps_and_replay_a_request(page, lab):
     expect(servers).to_contain_text(re.compile(r"hooks reloaded in \d+ ms"))
     servers.locator("button", has_text="Refresh").scroll_into_view_if_needed()
     shot(page, "test_ui_reload-server-panel-after-edit")
+    # a broken edit: the served model keeps its hooks, and the panel says why in one line
+    (lab.root / "inside" / "custom.py").write_text(CUSTOM.format(mult=9) + "\ndef score(:\n")
+    time.sleep(1.0)
+    servers.locator("button", has_text="Refresh").click()
+    expect(servers).to_contain_text(re.compile(r"did not reload, the previous hooks serve: .*SyntaxError"))
+    shot(page, "test_ui_reload-server-panel-broken-edit")

@@ -89,6 +89,7 @@ class Swappable:
 
                 message = exc.render() if isinstance(exc, DrumnbError) else f"{type(exc).__name__}: {exc}"
                 log.warning("reload failed, the previous model keeps serving: %s", message)
+                self.last_reload = "did not reload, the previous hooks serve: " + message.splitlines()[0]
                 body = {"ok": False, "message": message, "generation": self.generation}
                 body.update({k: getattr(exc, k) for k in ("hook", "file", "line", "cause_type", "detail")
                              if getattr(exc, k, None) is not None})

@@ -132,21 +132,22 @@ class ServerPanel(StaticFallback, W.VBox):
             facts.append(f"{row['memory_mb']:.0f} MB")
         if row["predictions"] is not None:
             facts.append(f"{row['predictions']} predictions")
-        if row.get("last_reload"):
-            facts.append(f"<span style='white-space:nowrap'>{html.escape(row['last_reload'])}</span>")
         if not row["own"]:
             facts.append("<i>another kernel</i>")
         if row["message"]:
             facts.append(f"<span style='color:#cf222e'>{html.escape(row['message'])}</span>")
-        head = W.HTML(" · ".join(facts))
+        reload_line = (f"<br><span style='color:#555'>{html.escape(row['last_reload'])}</span>"
+                       if row.get("last_reload") else "")  # what the server's last reload did
+        head = W.HTML(" · ".join(facts) + reload_line, layout=W.Layout(flex="1 1 auto"))
         server = row.get("server")
         log_text = server.logs(self.log_lines) if server is not None else _tail(row.get("log"), self.log_lines)
         log = W.HTML("<pre style='margin:0;font-size:85%;max-height:9em;overflow:auto'>"
                      f"{html.escape(log_text.strip())}</pre>")
         buttons: list[W.Widget] = []
         if server is not None:
-            stop = W.Button(description="Stop", icon="stop", button_style="danger", layout=W.Layout(width="7em"))
-            restart = W.Button(description="Restart", icon="repeat", layout=W.Layout(width="8em"))
+            stop = W.Button(description="Stop", icon="stop", button_style="danger",
+                            layout=W.Layout(width="7em", flex="none"))
+            restart = W.Button(description="Restart", icon="repeat", layout=W.Layout(width="8em", flex="none"))
             stop.on_click(lambda _b, s=server: self._act(s, "stop"))
             restart.on_click(lambda _b, s=server: self._act(s, "restart"))
             buttons = [stop, restart]
