@@ -57,7 +57,7 @@ class FolderDescription:
     metadata: str | None = None
     model_name: str | None = None
     target_type: str | None = None
-    #: "metadata" | "class_labels.txt" | "artifact" | "hooks" | "assumed" | None (unknown: see problems)
+    #: "metadata" | "labels" (given without a type) | "artifact" | "hooks" | "assumed" | None (see problems)
     target_type_source: str | None = None
     target_type_reason: str = ""
     labels: list[str] | None = None
@@ -76,7 +76,7 @@ class FolderDescription:
 
     def load_kwargs(self) -> dict[str, Any]:
         """``load_model`` keywords for what the folder's metadata does not say itself (inferred type, labels)."""
-        if self.target_type is None or self.target_type_source in ("metadata", "class_labels.txt") and \
+        if self.target_type is None or self.target_type_source in ("metadata", "labels") and \
                 self.labels_source in ("metadata", "class_labels.txt", None):
             return {}
         out: dict[str, Any] = {"target_type": self.target_type}
@@ -239,8 +239,8 @@ def _from_artifact(path: str, spec: predictors.PredictorSpec) -> _Inferred:
 
 # --- hooks -------------------------------------------------------------------------------------------
 
-def read_hooks(folder: str) -> tuple[str | None, str | None, list[str], str | None]:
-    """(hook file, language, hooks it defines, its text) -- Python by :mod:`ast`, R and Julia by pattern."""
+def read_hooks(folder: str) -> tuple[str | None, str | None, list[str]]:
+    """(hook file, language, hooks it defines) -- Python by :mod:`ast`, R and Julia by pattern."""
     for filename, language in HOOK_FILES.items():
         path = os.path.join(folder, filename)
         if not os.path.isfile(path):
@@ -249,17 +249,17 @@ def read_hooks(folder: str) -> tuple[str | None, str | None, list[str], str | No
             with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
         except OSError:
-            return filename, language, [], None
+            return filename, language, []
         if language == "python":
             try:
                 tree = ast.parse(text)
             except SyntaxError:
-                return filename, language, [], text
+                return filename, language, []
             names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         else:
             names = set((_R_HOOK if language == "r" else _JL_HOOK).findall(text))
-        return filename, language, [h for h in ALL_HOOKS if h in names], text
-    return None, None, [], None
+        return filename, language, [h for h in ALL_HOOKS if h in names]
+    return None, None, []
 
 
 def _from_hooks(hooks: list[str]) -> _Inferred:
@@ -306,7 +306,7 @@ def describe_folder(folder: str) -> FolderDescription:
     spec = predictors.for_artifact(artifacts[0]) if artifacts else None
     if spec is not None:
         out.predictor, out.language = spec.name, spec.language
-    out.hook_file, language, out.hooks, _text = read_hooks(folder)
+    out.hook_file, language, out.hooks = read_hooks(folder)
     out.language = language or out.language
     if len(artifacts) > 1 and "load_model" not in out.hooks:
         out._say("warning", f"{len(artifacts)} artifacts ({', '.join(out.artifacts)}); DRUM wants one, or a "
@@ -327,7 +327,7 @@ def describe_folder(folder: str) -> FolderDescription:
             out.labels = _labels_of(config)
             out.labels_source = (("metadata" if metadata.class_labels or metadata.positive_class_label
                                   else "class_labels.txt") if out.labels else None)
-            out.target_type_source = "metadata" if metadata.target_type else "class_labels.txt"
+            out.target_type_source = "metadata" if metadata.target_type else "labels"
             out.target_type_reason = (f"{FILENAME}: targetType" if metadata.target_type
                                       else "labels given without a target type")
         except DrumnbError as exc:

@@ -26,7 +26,7 @@ export interface IModelFolder {
   model_name?: string | null;
   target_type: string | null;
   /** where the target type comes from */
-  target_type_source: 'metadata' | 'class_labels.txt' | 'artifact' | 'hooks' | 'assumed' | null;
+  target_type_source: 'metadata' | 'labels' | 'artifact' | 'hooks' | 'assumed' | null;
   target_type_reason: string;
   /** binary: [negative, positive]; multiclass: in order */
   labels: string[] | null;

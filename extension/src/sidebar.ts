@@ -46,7 +46,7 @@ export function fmt(n: number): string {
 /** Where a badge's target type comes from, for its tooltip. */
 const SOURCES: { [key: string]: string } = {
   metadata: 'from model-metadata.yaml',
-  'class_labels.txt': 'from the labels (class_labels.txt / model-metadata.yaml)',
+  labels: 'from the class labels given (class_labels.txt or model-metadata.yaml)',
   artifact: 'inferred from the artifact',
   hooks: 'inferred from the hooks',
   assumed: 'assumed: nothing in the folder says'
