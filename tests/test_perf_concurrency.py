@@ -108,6 +108,10 @@ def test_max_requests_bounds_a_level_and_errors_are_counted(tmp_path, folder, da
     level = with_sizes.levels[0]
     assert len(level.latencies) == 7 and level.seconds < 15  # the count ended it, not the 30 s
     assert [c.rows for c in with_sizes.cases] == [2]  # size cases too, when asked for
+    steps = with_sizes.cases[0].server_ms  # where the time went on the server: its Server-Timing, averaged
+    assert {"read", "score", "serialize"} <= set(steps) and all(v >= 0 for v in steps.values())
+    assert "server steps of the 2 rows case" in with_sizes.to_text()
+    assert with_sizes.to_dict()["cases"][0]["server_steps_ms"]["score"] == round(steps["score"], 3)
     failing = write_folder(tmp_path, "fails", SUM.replace("return pd.DataFrame", "raise ValueError('nope')  #"),
                            META)
     from drumnb.server.background import serve

@@ -41,6 +41,7 @@ import time
 from typing import Any, Sequence
 
 from ..core.targets import TargetType
+from ..server.stats import parse_server_timing
 from . import perfcompare
 from .loadgen import Payloads, PerfLevel, run_level
 from .perfreport import MB, PerfCase, PerfReport
@@ -346,6 +347,8 @@ def _run_cases(report: PerfReport, session: Any, base: str, payloads: Payloads, 
                     bar.skip(weight(size) * (counted - k - 1))
                     break
                 case.latencies.append(elapsed)
+                for step, ms in parse_server_timing(response.headers.get("Server-Timing", "")).items():
+                    case.server_ms[step] = case.server_ms.get(step, 0.0) + ms
                 fit = k + 1 + _more_within(time.monotonic() - case_start, elapsed, case_budget)
                 if fit < counted:  # the budget will stop this case early: the bar stops counting those
                     bar.shrink(weight(size) * (counted - fit))
@@ -359,6 +362,8 @@ def _run_cases(report: PerfReport, session: Any, base: str, payloads: Payloads, 
             if sampler is not None:
                 case.rss_peak_mb = round(max(sampler.peak, sampler.last), 1)
                 case.rss_after_mb = round(sampler.read(), 1)
+            for step in case.server_ms:  # sums -> a request's average
+                case.server_ms[step] /= max(1, len(case.latencies))
             if report.in_server and case.latencies:
                 after = _timing(_stats(session, base))
                 if before and after:

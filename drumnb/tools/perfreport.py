@@ -26,6 +26,7 @@ class PerfCase:
     rss_peak_mb: float | None = None
     rss_after_mb: float | None = None
     in_server_ms: float | None = None
+    server_ms: dict[str, float] = field(default_factory=dict)  # the server's steps (Server-Timing), a request's avg
 
     def stats(self) -> dict[str, float] | None:
         """min / avg / p50 / p90 / p99 / max latency in milliseconds (None when nothing was measured)."""
@@ -39,6 +40,8 @@ class PerfCase:
                                "memory_mb": {"peak": self.rss_peak_mb, "after": self.rss_after_mb}}
         if self.in_server_ms is not None:
             out["in_server_avg_ms"] = round(self.in_server_ms, 3)
+        if self.server_ms:
+            out["server_steps_ms"] = {k: round(v, 3) for k, v in self.server_ms.items()}
         if self.error:
             out["error"] = self.error
         if self.skipped:
@@ -136,6 +139,18 @@ class PerfReport:
         what = f"{self.model} ({self.target_type})" if self.model else "model"
         return f"drumnb perf-test: {what} at {self.url} ({where}); {self.seconds:.1f}s in all"
 
+    def _steps_line(self) -> str:
+        """Where the largest case's time went on the server (its Server-Timing steps)."""
+        measured = [c for c in self.cases if c.server_ms and c.latencies]
+        if not measured:
+            return ""
+        case = max(measured, key=lambda c: c.bytes)
+        total = (case.stats() or {}).get("avg") or 0.0
+        steps = ", ".join(f"{k} {v:,.0f} ms" for k, v in case.server_ms.items())
+        rest = total - sum(case.server_ms.values())
+        return f"server steps of the {case.name} case (a request's average): {steps}; " \
+               f"HTTP and client {max(rest, 0.0):,.0f} ms"
+
     def _memory_line(self) -> str:
         peaks = [c.rss_peak_mb for c in self.cases if c.rss_peak_mb is not None]
         parts = []
@@ -154,9 +169,9 @@ class PerfReport:
         out = [self._head() + (" (interrupted)" if self.interrupted else "")]
         for headers, rows in self._tables():
             out += ["", _render.text_table(headers, rows, align_right=tuple(range(1, len(headers) - 1)))]
-        line = self._memory_line()
-        if line:
-            out += ["", line]
+        lines = [line for line in (self._steps_line(), self._memory_line()) if line]
+        if lines:
+            out += [""] + lines
         if self.comparison:
             out += ["", self.comparison.to_text(colour)]
         return "\n".join(out)
@@ -166,7 +181,8 @@ class PerfReport:
     def _repr_html_(self) -> str:
         tables = "".join(_render.html_table(h, r, align_right=tuple(range(1, len(h) - 1))) for h, r in self._tables())
         return (f"<div><b>drumnb perf-test</b>: {_render.esc(self._head().split(': ', 1)[1])}</div>" + tables
-                + f"<div>{_render.esc(self._memory_line())}</div>"
+                + "".join(f"<div>{_render.esc(line)}</div>" for line in (self._steps_line(), self._memory_line())
+                          if line)
                 + (self.comparison._repr_html_() if self.comparison else ""))
 
     def plot(self, ax: Any = None) -> Any:
