@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .display import fmt_seconds
 
 PREVIEW = 400
 HEX_BYTES = 256
@@ -258,6 +257,12 @@ def _rows(rows: list[tuple[str, str]]) -> str:
                                for k, v in rows) + "</table>"
 
 
+def _ms(seconds: float) -> str:
+    """Always milliseconds (one unit, whatever the load): ``"0.04 ms"``, ``"12.3 ms"``, ``"1534.2 ms"``."""
+    ms = seconds * 1000
+    return f"{ms:.2f} ms" if ms < 1 else f"{ms:.1f} ms"
+
+
 def _code(text: str) -> str:
     return f"<code>{html.escape(text)}</code>"
 
@@ -277,7 +282,7 @@ def render_html(ins: Inspection, view: str | None = None) -> str:
     left += [(f"kwargs[{esc(repr(k))}]", _code(v)) for k, v in ins.kwargs.items()]
     status_colour = "#1a7f37" if ins.status and ins.status < 400 else "#cf222e"
     right = [("status", f"<b style='color:{status_colour}'>{ins.status if ins.status is not None else '—'}</b>"
-                        + (f" in {fmt_seconds(ins.seconds)}" if ins.seconds else ""))]
+                        + (f" in {_ms(ins.seconds)}" if ins.seconds else ""))]
     right += [(esc(k), _code(v)) for k, v in ins.response_headers.items()]
     if ins.returned_type:
         right.append(("hook returned", _code(ins.returned_type)))
