@@ -19,7 +19,7 @@ from test_server_support import (binary_folder, csv_bytes, data, hooks_folder, l
 
 from drumnb.core import fastcsv
 from drumnb.model import load_model
-from drumnb.server import fastpath
+from drumnb.server import fastpath, payloads
 from drumnb.server.app import create_app
 
 assert start_server  # a fixture, used by name below
@@ -399,11 +399,35 @@ def test_orjson_is_used_only_where_it_writes_what_json_writes():
     values = np.concatenate([rng.normal(size=20000) * 10.0 ** rng.integers(-4, 16, 20000),
                              [0.0, -0.0, 1e-4, -1e-4, 9999999999999998.0, 1.0, 0.1, 123456789.123]])
     values = values[(np.abs(values) >= 1e-4) & (np.abs(values) < 1e16) | (values == 0)]
-    assert fastpath._same_as_json(values)
+    assert payloads.orjson_matches_json(values)
     assert orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY) == json.dumps(values.tolist(),
                                                                                  separators=(",", ":")).encode()
     for outside in (1e-5, 1e16, -3e-7, 2.5e20):
-        assert not fastpath._same_as_json(np.array([1.0, outside]))
+        assert not payloads.orjson_matches_json(np.array([1.0, outside]))
+
+
+@pytest.mark.parametrize("labels", [["yes", "no"], [0, 1], ["é%s", "日本"], [True, False], [1.5, 2.5],
+                                    ['a"b', "c\\d"], ["a", "b", "c"]])
+def test_predictions_are_written_byte_for_byte_as_json_writes_them(labels):
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(len(labels)), size=500)
+    p[0, :2], p[1, :2], p[2, :2] = [1e-5, 1 - 1e-5], [0.0, 1.0], [-0.0, 1.0]  # json's 1e-05, zeros
+    for frame in (pd.DataFrame(p, columns=labels), pd.DataFrame(p[3:], columns=labels)):  # with / without 1e-05
+        assert payloads.predictions_bytes(frame, labels, True) == \
+            payloads.dumps(payloads.predictions_json(frame, labels, True))
+    odd = {"float32": pd.DataFrame(np.float32(p), columns=labels),
+           "nan": pd.DataFrame(np.where(p > 0.9, np.nan, p), columns=labels),
+           "extra output": pd.DataFrame(p, columns=labels).assign(extra="x"),
+           "no rows": pd.DataFrame(p[:0], columns=labels)}
+    for name, frame in odd.items():
+        assert payloads.predictions_bytes(frame, labels, True) == \
+            payloads.dumps(payloads.predictions_json(frame, labels, True)), name
+    regression = {"wide range": rng.normal(size=2000) * 10.0 ** rng.integers(-20, 20, 2000),
+                  "plain": rng.normal(size=2000), "ints": np.arange(5), "inf": np.array([1.0, np.inf])}
+    for name, values in regression.items():
+        frame = pd.DataFrame({"Predictions": values})
+        assert payloads.predictions_bytes(frame, ["Predictions"], False) == \
+            payloads.dumps(payloads.predictions_json(frame, ["Predictions"], False)), name
 
 
 def test_without_a_usable_granian_the_workers_serve_with_gthread(start_server, tmp_path):

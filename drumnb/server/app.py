@@ -211,8 +211,8 @@ class ModelServer:
         if accept == payloads.JSON:
             labels = model.config.labels
             columns = list(result.columns[:len(labels)]) if labels else list(result.columns[:1])
-            body = payloads.predictions_json(result, columns, labels is not None)
-            response = Response(payloads.dumps(body), 200, mimetype=payloads.JSON)  # no newline, as DRUM's
+            body = payloads.predictions_bytes(result, columns, labels is not None)
+            response = Response(body, 200, mimetype=payloads.JSON)  # no newline, as DRUM's
         else:
             response = Response(payloads.encode_frame(result, accept), 200, mimetype=accept)
         return self.timed(response, g.drumnb_steps, started)

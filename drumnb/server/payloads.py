@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..core.errors import InputError
+
+try:  # writes many floats 20-100 times faster than json; used only where the bytes are the same
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a dependency of drumnb[server]
+    _orjson = None
 
 FIELD = "X"
 SPARSE_FIELD = "X.colnames"
@@ -189,6 +196,51 @@ def predictions_json(frame: Any, pred_columns: Sequence[str], classification: bo
     if frame.shape[1] > n:
         body["extraModelOutput"] = split_frame(frame.iloc[:, n:])
     return body
+
+
+def predictions_bytes(frame: Any, pred_columns: Sequence[str], classification: bool) -> bytes:
+    """``dumps(predictions_json(frame, pred_columns, classification))``, the same bytes, faster.
+
+    The common case -- float64 predictions, all finite, no extra outputs -- is written directly: the
+    floats by orjson where it writes what the json module writes (:func:`orjson_matches_json`), else by
+    ``float.__repr__`` (what the json module calls); each class label as json writes a key; one ``%``
+    template a row instead of one dict a row through the encoder.  Anything else goes through
+    :func:`predictions_json` and :func:`dumps`.
+    """
+    n = len(pred_columns)
+    values = frame.iloc[:, :n].to_numpy() if frame.shape[1] == n and n and len(frame) else None
+    if (values is None or values.dtype != np.float64 or not np.isfinite(values).all()
+            or (classification and len(set(pred_columns)) != n)):
+        return dumps(predictions_json(frame, pred_columns, classification))
+    if not classification:
+        return regression_bytes(values[:, 0])
+    keys = [json.dumps({label: 0}, separators=(",", ":"))[1:-2].replace("%", "%%") for label in pred_columns]
+    row = "{" + ",".join(key + "%s" for key in keys) + "}"  # each key text ends with ':'
+    texts = iter(_float_texts(np.ascontiguousarray(values).ravel()))
+    return b'{"predictions":[' + ",".join([row % group for group in zip(*[texts] * n)]).encode("ascii") + b"]}"
+
+
+def regression_bytes(values: Any) -> bytes:
+    """``dumps({"predictions": values.tolist()})`` for a 1-D array of finite float64 values."""
+    if _orjson is not None and orjson_matches_json(values):
+        return b'{"predictions":' + _orjson.dumps(values, option=_orjson.OPT_SERIALIZE_NUMPY) + b"}"
+    return b'{"predictions":[' + ",".join(map(float.__repr__, values.tolist())).encode("ascii") + b"]}"
+
+
+def _float_texts(flat: Any) -> list[str]:
+    """Each float of a 1-D float64 array as the json module writes it."""
+    if _orjson is not None and orjson_matches_json(flat):
+        return _orjson.dumps(flat, option=_orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode("ascii").split(",")
+    return list(map(float.__repr__, flat.tolist()))
+
+
+def orjson_matches_json(values: Any) -> bool:
+    """Whether orjson writes every float of ``values`` as the json module does: the same shortest digits,
+    and the same notation for 0 and magnitudes in [1e-4, 1e16) -- outside, json writes ``1e-05`` where
+    orjson writes ``0.00001``.  Also a C-contiguous 1-D float64 array, as orjson takes."""
+    magnitude = np.abs(values)
+    return bool(values.ndim == 1 and values.flags.c_contiguous
+                and (((magnitude >= 1e-4) & (magnitude < 1e16)) | (magnitude == 0)).all())
 
 
 def encode_frame(frame: Any, mimetype: str) -> bytes:
