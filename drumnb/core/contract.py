@@ -366,14 +366,15 @@ def check_predictions(pred: Any, cfg: ModelConfig, n_rows: int | None, *, source
     out = pred[cols + extra] if (names[: len(cols)] != cols) else pred
     if t in SINGLE_COLUMN and t not in NUMERIC_SINGLE:
         return out  # text (or any value) per row
-    values = out[cols]
-    if not all(pd.api.types.is_numeric_dtype(values[c]) and not pd.api.types.is_bool_dtype(values[c])
-               for c in cols):
-        bad = next(c for c in cols if not pd.api.types.is_numeric_dtype(values[c]))
-        i = int(pd.to_numeric(values[bad], errors="coerce").isna().to_numpy().argmax())
+    dtypes = list(out.dtypes[: len(cols)])  # the prediction columns come first in ``out``
+    if not all(pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in dtypes):
+        bad = next(c for c, d in zip(cols, dtypes) if not pd.api.types.is_numeric_dtype(d)
+                   or pd.api.types.is_bool_dtype(d))
+        i = int(pd.to_numeric(out[bad], errors="coerce").isna().to_numpy().argmax())
         raise ContractError("numeric predictions", f"column {bad!r} from {source} is not numeric "
-                            f"({values[bad].dtype})", row=_row(out, i))
-    arr = values.to_numpy(dtype="float64")
+                            f"({out[bad].dtype})", row=_row(out, i))
+    # one block of floats when there is no extra output (the common case): no column frame is built
+    arr = (out if len(cols) == out.shape[1] else out.iloc[:, : len(cols)]).to_numpy(dtype="float64")
     # NaN has no meaning here (but a multilabel model may leave a label unscored, as DRUM allows), and infinity has
     # no JSON form
     bad_rows = (np.isinf(arr) if t == MULTILABEL else ~np.isfinite(arr)).any(axis=1)
