@@ -1,12 +1,15 @@
 /**
  * The DRUM sidebar: running servers (URL, health, memory, stop) and the model
  * folders under the file browser's directory (target type, artifact, hooks,
- * problems; inspect, open custom.py).  Plain DOM, rebuilt on each change.
+ * problems; inspect, open custom.py).  Plain DOM, one live row per server
+ * (PID) and per folder (path): a poll morphs the rows to their new rendering,
+ * so hover, focus, selection and scroll survive it (see dom.ts).
  */
 import { Widget } from '@lumino/widgets';
 
 import { IModelFolder, IServer } from './api';
-import { DrumState } from './state';
+import { h, setText, syncList } from './dom';
+import { DrumState, OFFLINE_MESSAGE } from './state';
 
 export interface ISidebarActions {
   stop(server: IServer): Promise<void>;
@@ -14,26 +17,6 @@ export interface ISidebarActions {
   open(model: IModelFolder): Promise<void>;
   newModel(): Promise<void>;
   refresh(): Promise<void>;
-}
-
-type Child = Node | string | null | undefined | false;
-
-function h(tag: string, attrs: { [key: string]: string } = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'class') {
-      el.className = value;
-    } else {
-      el.setAttribute(key, value);
-    }
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) {
-      continue;
-    }
-    el.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return el;
 }
 
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
@@ -64,17 +47,31 @@ function pathParts(path: string): Node[] {
   return out;
 }
 
-function button(label: string, cls: string, title: string, onClick: (b: HTMLButtonElement) => Promise<void>): HTMLElement {
-  const b = h('button', { class: `jp-drumnb-button ${cls}`, title, type: 'button' }, label) as HTMLButtonElement;
+/** A button that disables itself while its action runs.  A row's button is built once and kept across
+ * polls, so its action must look the row's item up when clicked rather than keep the item it was built with. */
+function button(label: string, cls: string, title: string, onClick: () => Promise<void>): HTMLElement {
+  // data-action: a kept button is never morphed into another action's button (it keeps its click listener)
+  const attrs = { class: `jp-drumnb-button ${cls}`, title, type: 'button', 'data-action': cls };
+  const b = h('button', attrs, label) as HTMLButtonElement;
   b.addEventListener('click', async () => {
     b.disabled = true;
     try {
-      await onClick(b);
+      await onClick();
     } finally {
       b.disabled = false;
     }
   });
   return b;
+}
+
+/** A row of a list: its key (``data-key``) and how to build it. */
+interface IRow {
+  key: string;
+  render: () => HTMLElement;
+}
+
+function note(key: string, cls: string, text: string): IRow {
+  return { key, render: () => h('li', { class: cls }, text) };
 }
 
 export class DrumSidebar extends Widget {
@@ -84,6 +81,9 @@ export class DrumSidebar extends Widget {
   private _modelsNode: HTMLElement;
   private _modelsTitle: HTMLElement;
   private _serversTitle: HTMLElement;
+  private _offlineNode: HTMLElement;
+  private _servers = new Map<string, IServer>();
+  private _models = new Map<string, IModelFolder>();
 
   constructor(state: DrumState, actions: ISidebarActions) {
     super();
@@ -99,11 +99,12 @@ export class DrumSidebar extends Widget {
       button('↻', 'jp-drumnb-refresh', 'Refresh models and servers', () => this._actions.refresh()),
       button('+ New model…', 'jp-drumnb-new', 'New DRUM model…', () => this._actions.newModel())
     );
+    this._offlineNode = h('div', { class: 'jp-drumnb-offline', role: 'status', hidden: '' }, OFFLINE_MESSAGE);
     this._serversTitle = h('h3', { class: 'jp-drumnb-section-title' }, 'Servers');
     this._serversNode = h('ul', { class: 'jp-drumnb-servers' });
     this._modelsTitle = h('h3', { class: 'jp-drumnb-section-title' }, 'Models');
     this._modelsNode = h('ul', { class: 'jp-drumnb-models' });
-    this.node.append(header, this._serversTitle, this._serversNode, this._modelsTitle, this._modelsNode);
+    this.node.append(header, this._offlineNode, this._serversTitle, this._serversNode, this._modelsTitle, this._modelsNode);
     state.changed.connect(this._render, this);
     this._render();
   }
@@ -115,26 +116,36 @@ export class DrumSidebar extends Widget {
 
   private _render(): void {
     const state = this._state;
-    this._serversTitle.textContent = `Servers (${state.servers.length})`;
-    this._serversNode.replaceChildren(
-      ...(state.serversError
-        ? [h('li', { class: 'jp-drumnb-error' }, state.serversError)]
+    this._offlineNode.hidden = !state.offline;
+    this.node.dataset.offline = state.offline ? 'true' : 'false';
+    setText(this._serversTitle, `Servers (${state.servers.length})`);
+    this._servers = new Map(state.servers.map(s => [String(s.pid), s]));
+    syncList(
+      this._serversNode,
+      state.serversError
+        ? [note('error', 'jp-drumnb-error', state.serversError)]
         : state.servers.length
-          ? state.servers.map(s => this._server(s))
+          ? state.servers.map(s => ({ key: String(s.pid), render: () => this._server(s) }))
           : !state.serversLoaded
-            ? [h('li', { class: 'jp-drumnb-empty jp-drumnb-loading' }, 'Reading the registry of servers…')]
-            : [h('li', { class: 'jp-drumnb-empty' }, 'No drumnb server runs. Start one with %drum_serve NAME.')])
+            ? [note('loading', 'jp-drumnb-empty jp-drumnb-loading', 'Reading the registry of servers…')]
+            : [note('empty', 'jp-drumnb-empty', 'No drumnb server runs. Start one with %drum_serve NAME.')],
+      row => row.key,
+      row => row.render()
     );
     const where = state.path ? `/${state.path}` : '/';
-    this._modelsTitle.textContent = state.modelsLoaded ? `Models (${state.models.length}) in ${where}` : `Models in ${where}`;
-    this._modelsNode.replaceChildren(
-      ...(state.modelsError
-        ? [h('li', { class: 'jp-drumnb-error' }, state.modelsError)]
+    setText(this._modelsTitle, state.modelsLoaded ? `Models (${state.models.length}) in ${where}` : `Models in ${where}`);
+    this._models = new Map(state.models.map(m => [m.path, m]));
+    syncList(
+      this._modelsNode,
+      state.modelsError
+        ? [note('error', 'jp-drumnb-error', state.modelsError)]
         : state.models.length
-          ? state.models.map(m => this._model(m))
+          ? state.models.map(m => ({ key: `model:${m.path}`, render: () => this._model(m) }))
           : !state.modelsLoaded
-            ? [h('li', { class: 'jp-drumnb-empty jp-drumnb-loading' }, 'Looking for model folders…')]
-            : [h('li', { class: 'jp-drumnb-empty' }, 'No model folder here. Use “New DRUM model…”.')])
+            ? [note('loading', 'jp-drumnb-empty jp-drumnb-loading', 'Looking for model folders…')]
+            : [note('empty', 'jp-drumnb-empty', 'No model folder here. Use “New DRUM model…”.')],
+      row => row.key,
+      row => row.render()
     );
   }
 
@@ -154,7 +165,7 @@ export class DrumSidebar extends Widget {
         { class: 'jp-drumnb-row' },
         h('span', { class: `jp-drumnb-dot ${ok ? 'jp-mod-ok' : 'jp-mod-bad'}`, title: health }),
         h('span', { class: 'jp-drumnb-name' }, s.name),
-        button('Stop', 'jp-drumnb-stop', `Stop server ${s.name} (PID ${s.pid})`, () => this._actions.stop(s))
+        button('Stop', 'jp-drumnb-stop', `Stop server ${s.name} (PID ${s.pid})`, () => this._actions.stop(this._servers.get(String(s.pid)) || s))
       ),
       h('div', { class: 'jp-drumnb-detail' }, link),
       h(
@@ -231,10 +242,10 @@ export class DrumSidebar extends Widget {
               m.target_type === 'unstructured'
                 ? 'Open the unstructured request inspector for this model in a notebook'
                 : 'Open the score panel for this model in a notebook (with the target type and labels shown here)',
-              () => this._actions.inspect(m)
+              () => this._actions.inspect(this._models.get(m.path) || m)
             ),
         m.hook_file
-          ? button(`Open ${m.hook_file}`, 'jp-drumnb-open', `Open ${m.path}/${m.hook_file}`, () => this._actions.open(m))
+          ? button(`Open ${m.hook_file}`, 'jp-drumnb-open', `Open ${m.path}/${m.hook_file}`, () => this._actions.open(this._models.get(m.path) || m))
           : null
       )
     );

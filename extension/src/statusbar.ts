@@ -3,7 +3,8 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { DrumState } from './state';
+import { setText } from './dom';
+import { DrumState, OFFLINE_MESSAGE } from './state';
 
 export class DrumStatus extends Widget {
   private _state: DrumState;
@@ -34,14 +35,26 @@ export class DrumStatus extends Widget {
     const servers = this._state.servers;
     const n = servers.length;
     const bad = servers.filter(s => !(s.health && s.health.ok)).length;
-    const health = this._state.serversError ? 'unknown' : n === 0 ? 'none' : bad ? 'bad' : 'ok';
-    this._text.textContent = `DRUM ${n}`;
-    this._dot.className = `jp-drumnb-dot jp-mod-${health}`;
-    this.node.dataset.count = String(n);
-    this.node.dataset.health = health;
-    this.node.title =
-      n === 0
+    const offline = this._state.offline;
+    const health = offline || this._state.serversError ? 'unknown' : n === 0 ? 'none' : bad ? 'bad' : 'ok';
+    setText(this._text, `DRUM ${n}`);
+    const dot = `jp-drumnb-dot jp-mod-${health}`;
+    if (this._dot.className !== dot) {
+      this._dot.className = dot;
+    }
+    const title = offline
+      ? `DRUM: ${OFFLINE_MESSAGE} (click: DRUM sidebar)`
+      : n === 0
         ? 'No drumnb server runs (click: DRUM sidebar)'
         : `${n} drumnb server${n > 1 ? 's' : ''}, ${bad ? `${bad} unhealthy` : 'all healthy'} (click: DRUM sidebar)`;
+    const data: { [key: string]: string } = { count: String(n), health };
+    for (const [key, value] of Object.entries(data)) {
+      if (this.node.dataset[key] !== value) {
+        this.node.dataset[key] = value;
+      }
+    }
+    if (this.node.title !== title) {
+      this.node.title = title;
+    }
   }
 }
