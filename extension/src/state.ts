@@ -114,21 +114,22 @@ export class DrumState {
     this._changed.emit();
   }
 
-  /** Poll the servers once (a call during a poll makes one more poll after it, so its answer is fresh). */
+  /** Poll the servers (a call during a poll makes one more poll after it, so that its answer is fresh). */
   async refreshServers(): Promise<void> {
     if (this._serversBusy) {
       this._serversAgain = true;
       return this._serversBusy;
     }
-    this._serversBusy = this._pollServers();
+    this._serversBusy = (async () => {
+      do {
+        this._serversAgain = false;
+        await this._pollServers();
+      } while (this._serversAgain);
+    })();
     try {
       await this._serversBusy;
     } finally {
       this._serversBusy = null;
-    }
-    if (this._serversAgain) {
-      this._serversAgain = false;
-      await this.refreshServers();
     }
   }
 
