@@ -424,28 +424,48 @@ def test_a_long_score_shows_progress_and_stops_cleanly_on_ctrl_c(ip):
 
     hooks(ip, "slow", SLOW)
     ip.user_ns["big"] = frame(1500)
-    cell = run(ip, "%drum_score slow --data big -o slow_out --rows 2")
+    # a model with hooks gets all rows in one call (as drumnb score and DRUM give them): the time so far shows
+    cell = run(ip, "%drum_score slow --data big -o one_call --rows 2")
+    assert cell.error is None, cell.text
+    assert "slow: 1,500 rows in one call" in cell.text and "Scored in" not in cell.plain, cell.text
+    assert ip.user_ns["one_call"]["Predictions"].tolist() == [2.0 * i for i in range(1500)]
+    # --chunk-rows N: N rows a call behind a bar (the hooks see N rows at a time)
+    cell = run(ip, "%drum_score slow --data big -o slow_out --rows 2 --chunk-rows 300")
     assert cell.error is None, cell.text
     assert "rows/s" in cell.text and "1500/1500" not in cell.text.split("slow:")[1][:10]  # a bar, after 1 s
-    assert "1,500 rows scored in" in cell.plain and "Scored in" in cell.plain
-    assert ip.user_ns["slow_out"]["Predictions"].tolist() == [2.0 * i for i in range(1500)]
+    assert "1,500 rows scored in" in cell.plain and "Scored in 5 calls of 300 rows" in cell.plain
+    assert ip.user_ns["slow_out"].equals(ip.user_ns["one_call"])
+    assert run(ip, "%drum_score slow --data big --chunk-rows 0").error is not None
     # Ctrl-C (a real SIGINT, as the kernel's interrupt sends) in the middle: one line, nothing stored
-    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        cell = run(ip, "%drum_score slow --data big -o never")
-    finally:
-        timer.cancel()
-    short_error(cell, "KeyboardInterrupt", "scoring interrupted after", "of 1,500 rows; nothing was stored")
-    assert "never" not in ip.user_ns
+    for flags, said in (("--chunk-rows 300", "scoring interrupted after"), ("", "scoring interrupted; nothing")):
+        timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            cell = run(ip, f"%drum_score slow --data big -o never {flags}")
+        finally:
+            timer.cancel()
+        short_error(cell, "KeyboardInterrupt", said, "nothing was stored")
+        assert "never" not in ip.user_ns
     # a CSV file is read once and scored in chunks too
     path = os.path.join(os.getcwd(), "big.csv")
     ip.user_ns["big"].to_csv(path, index=False)
-    cell = run(ip, f"%drum_score slow --data {path} -q -o from_csv")
+    cell = run(ip, f"%drum_score slow --data {path} -q -o from_csv --chunk-rows 300")
     assert "rows/s" in cell.text and ip.user_ns["from_csv"].equals(ip.user_ns["slow_out"]), cell.text
     # a quick call shows no bar at all
     cell = run(ip, "%drum_score slow --data 'big.head(20)' -q -o quick")
     assert "rows/s" not in cell.text and cell.text.strip() == "predictions stored in quick (20 rows)"
+
+
+def test_a_model_without_hooks_is_scored_in_one_call_too(ip, tmp_path):
+    from drumnb.jupyter import scoring
+    from drumnb.model import load_model
+    from test_server_support import data, linear_folder
+
+    model = load_model(str(linear_folder(tmp_path)), "regression")
+    X = data(3000)
+    pred, calls = scoring.predict(model, X, desc="plain")  # even a built-in model's last bits depend on the batch
+    assert calls == 1 and pred.equals(model.predict(X))
+    assert scoring.predict(model, X, desc="plain", chunk_rows=1000)[1] == 3
 
 
 NEGATIVE_FAILS = """

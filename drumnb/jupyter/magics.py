@@ -81,6 +81,9 @@ def score_parser(prog: str) -> Parser:
     p.add_argument("--data", "-d", help="a variable (DataFrame, bytes, str), an expression, or a file path")
     p.add_argument("--output", "-o", dest="output", metavar="VAR", help="store the predictions in VAR")
     p.add_argument("--rows", type=int, default=10, help="rows of the table (default 10)")
+    p.add_argument("--chunk-rows", type=int, metavar="N",
+                   help="score N rows a call behind a progress bar (hooks then see N rows at a time; by default a "
+                        "model with hooks gets all rows in one call, as drumnb score and DRUM give them)")
     p.add_argument("--no-plot", action="store_true", help="no plot")
     p.add_argument("--quiet", "-q", action="store_true", help="no table or plot (with -o: only its line)")
     p.add_argument("--content-type", help="unstructured: the request's content type, e.g. 'text/plain; charset=utf-8'")
@@ -272,6 +275,9 @@ class DrumMagics(Magics):
         prog = "%%drum_score" if cell is not None else "%drum_score"
         try:
             args = score_parser(prog).parse(line)
+            if args.chunk_rows is not None and args.chunk_rows < 1:
+                raise errors.usage(f"--chunk-rows takes a positive whole number, not {args.chunk_rows}",
+                                   "e.g. --chunk-rows 1000")
         except _Done:
             return None
         with errors.boundary() as maps:
@@ -302,7 +308,8 @@ class DrumMagics(Magics):
                                            load_kwargs=kwargs)
                 else:
                     result = score(model, data, name=name, content_type=args.content_type, query=args.query,
-                                   max_rows=args.rows, plot=not args.no_plot, render=not args.quiet)
+                                   max_rows=args.rows, plot=not args.no_plot, render=not args.quiet,
+                                   chunk_rows=args.chunk_rows)
             finally:
                 if overlay is not None:
                     overlay.close()

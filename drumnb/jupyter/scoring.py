@@ -2,7 +2,8 @@
 
 The magic parses its flags and calls :func:`score` (or :func:`score_on_dask`); the score panel calls
 the same :func:`score`, so a cell and a click give the same answer.  A DataFrame whose scoring takes
-more than about a second is scored in chunks with a progress bar that appears after a second, and
+more than about a second shows progress: the time of its one call (as DRUM makes it), or rows counted
+behind a bar with ``--chunk-rows N``.
 Ctrl-C (or the kernel's interrupt button) stops it between two chunks or inside one: the cell shows
 one line and nothing is stored.
 """
@@ -19,12 +20,8 @@ from ..core.targets import TargetType
 from ..tools import progress
 from . import errors
 
-#: Rows of the first chunk (it measures how long the rest will take).
-PROBE_ROWS = 256
-#: A call estimated to take longer than this (seconds) is scored in chunks behind a progress bar.
+#: A call that takes longer than this (seconds) shows its progress.
 PROGRESS_AFTER = 1.0
-#: Seconds of scoring per chunk (the bar moves about this often).
-CHUNK_SECONDS = 0.25
 
 
 def resolve_data(spec: str, namespace: dict[str, Any]) -> Any:
@@ -64,7 +61,7 @@ class Scored:
 
 
 def score(model: Any, data: Any, *, name: str, content_type: str | None = None, query: str | None = None,
-          max_rows: int = 10, plot: bool = True, render: bool = True) -> Scored:
+          max_rows: int = 10, plot: bool = True, render: bool = True, chunk_rows: int | None = None) -> Scored:
     """Score ``data`` with ``model`` through the core and build the report (shared by the magic and widgets)."""
     from .display import ScoreReport  # pandas and matplotlib: imported on the first call, not at %load_ext
     if model.target_type == TargetType.UNSTRUCTURED:
@@ -90,13 +87,13 @@ def score(model: Any, data: Any, *, name: str, content_type: str | None = None, 
         raise errors.usage(f"--data {data}: a folder or glob of files is scored with --engine dask",
                            "add --engine dask (and --workers N for a local cluster), or name one file")
     started = time.perf_counter()
-    pred, chunks = predict(model, data, desc=name)
+    pred, chunks = predict(model, data, desc=name, chunk_rows=chunk_rows)
     seconds = time.perf_counter() - started
     rows = int(pred.shape[0]) if hasattr(pred, "shape") else None
     labels = model.config.labels
     notes = [f"Note: {n}." for n in getattr(model, "compat_notes", ())]
     if chunks > 1:
-        notes.append(f"Scored in {chunks} chunks (the call took longer than {PROGRESS_AFTER:g} s).")
+        notes.append(f"Scored in {chunks:,} calls of {chunk_rows:,} rows (--chunk-rows).")
     report = ScoreReport(name, model.target_type, pred, seconds, rows, labels=labels, max_rows=max_rows, plot=plot,
                          note=" ".join(notes))
     if render:
@@ -140,35 +137,30 @@ def _charset(content_type: str | None) -> str:
     return parse_content_type(content_type)[1] or DEFAULT_CHARSET
 
 
-def predict(model: Any, data: Any, *, desc: str = "scoring") -> tuple[Any, int]:
-    """``model.predict(data)``, in chunks behind a delayed progress bar when it would take over a second.
+def predict(model: Any, data: Any, *, desc: str = "scoring", chunk_rows: int | None = None) -> tuple[Any, int]:
+    """``model.predict(data)``: one call, as ``drumnb score`` and DRUM make it, or ``chunk_rows`` rows a call.
 
-    Returns the predictions and the number of calls made.  Only a DataFrame (or a CSV file the
-    model reads into one) of more than two probe chunks is split (bytes, other files, a file read by
-    a read_input_data hook or by R, and a transform model are scored in one call); the first
-    :data:`PROBE_ROWS` rows time the model, and when the rest would take under :data:`PROGRESS_AFTER`
-    seconds it is scored in one more call.  Ctrl-C leaves as one short error: nothing is returned.
+    Returns the predictions and the number of calls made.  One call gives exactly DRUM's answer (hooks
+    see all rows; even a built-in model's arithmetic can differ in the last bit with the batch size, so
+    rows are never split unasked); a call that takes over :data:`PROGRESS_AFTER` seconds shows the time
+    so far.  ``chunk_rows`` (``%drum_score --chunk-rows N``) scores a DataFrame, or a CSV file the model
+    reads into one, N rows a call behind a progress bar that appears after a second.  Ctrl-C leaves as
+    one short error: nothing is returned.
     """
     import pandas as pd  # not at %load_ext
 
-    if _plain_csv(model, data):
+    if chunk_rows is not None and _plain_csv(model, data):
         data = model.read(data)  # read once here, then scored in chunks like a DataFrame
     n = len(data) if isinstance(data, pd.DataFrame) else 0
-    if n <= 2 * PROBE_ROWS or model.target_type == TargetType.TRANSFORM:
-        return _interruptible(lambda: model.predict(data), 0, n), 1
-    started = time.perf_counter()
-    parts = [_interruptible(lambda: model.predict(data.iloc[:PROBE_ROWS]), 0, n)]
-    per_row = (time.perf_counter() - started) / PROBE_ROWS
-    done = PROBE_ROWS
-    if per_row * (n - done) < PROGRESS_AFTER:
-        parts.append(_interruptible(lambda: model.predict(data.iloc[done:].reset_index(drop=True)), done, n))
-        return pd.concat(parts, ignore_index=True), 2
-    size = max(PROBE_ROWS, int(CHUNK_SECONDS / max(per_row, 1e-9)))
-    bar = progress.bar(total=n, unit="rows", desc=desc, leave=False, initial=done,
-                       delay=max(0.0, PROGRESS_AFTER - (time.perf_counter() - started)))
+    if chunk_rows is None or n <= chunk_rows or model.target_type == TargetType.TRANSFORM:
+        what = f"{desc}: {n:,} rows in one call" if n else f"{desc}: one call"
+        with progress.elapsed(what, delay=PROGRESS_AFTER):
+            return _interruptible(lambda: model.predict(data), 0, n, single=True), 1
+    parts, done = [], 0
+    bar = progress.bar(total=n, unit="rows", desc=desc, leave=False, delay=PROGRESS_AFTER)
     try:
         while done < n:
-            chunk = data.iloc[done:done + size].reset_index(drop=True)
+            chunk = data.iloc[done:done + chunk_rows].reset_index(drop=True)
             parts.append(_interruptible(lambda: model.predict(chunk), done, n))
             done += len(chunk)
             bar.update(len(chunk))
@@ -183,11 +175,11 @@ def _plain_csv(model: Any, data: Any) -> bool:
             and "read_input_data" not in model.hooks and getattr(model.predictor, "read_bytes", None) is None)
 
 
-def _interruptible(call: Any, done: int, total: int) -> Any:
+def _interruptible(call: Any, done: int, total: int, *, single: bool = False) -> Any:
     """``call()``; Ctrl-C becomes one line saying how far it got and that nothing was stored."""
     try:
         return call()
     except KeyboardInterrupt:
-        where = f" after {done:,} of {total:,} rows" if total else ""
+        where = f" after {done:,} of {total:,} rows" if total and not single else ""
         raise errors.error("KeyboardInterrupt", f"scoring interrupted{where}; nothing was stored",
                            "run the cell again to score all rows") from None

@@ -121,3 +121,29 @@ class WorkBar:
         if self._thread.is_alive():
             self._thread.join(1)
         self.bar.close()
+
+
+@contextlib.contextmanager
+def elapsed(desc: str, *, delay: float = 1.0, file: Any = None) -> Iterator[None]:
+    """For one call whose progress cannot be counted: after ``delay`` seconds, a line with ``desc`` and the
+    time so far, refreshed twice a second until the block ends (however it ends, Ctrl-C included)."""
+    done = threading.Event()
+    shown: list[Any] = []
+
+    def tick() -> None:
+        if done.wait(delay):
+            return
+        line = bar(total=None, desc=desc, file=file, leave=False, bar_format="{desc} {elapsed}")
+        shown.append(line)
+        while not done.wait(0.5):
+            line.refresh()
+
+    thread = threading.Thread(target=tick, name="drumnb-elapsed", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(2)
+        for line in shown:
+            line.close()
