@@ -63,16 +63,15 @@ class HookSignatureError(core_errors.ConfigurationError):
 _CLASSES: dict[Any, type[CellError]] = {}
 
 
-def cell_class(kind: type[BaseException] | str) -> type[CellError]:
-    """The cell's class for ``kind``: a class of the core (or its name), else any exception class or name.
-
-    Made once per kind and named like it, so the kernel reports ``ename`` = the kind's name.
+def cell_class(kind: type[BaseException]) -> type[CellError]:
+    """The cell's class for the exception class ``kind``: for one of drumnb's errors it is also that class
+    (``except ConfigurationError`` catches it); for any other (``KeyboardInterrupt``, ``NameError``) it
+    only carries the name.  Made once per kind and named like it, so the kernel reports ``ename`` = the
+    kind's name.
     """
     base: Any = kind
-    if isinstance(kind, str):
-        base = getattr(core_errors, kind, None) or {"HookSignatureError": HookSignatureError}.get(kind, kind)
-    core = isinstance(base, type) and issubclass(base, core_errors.DrumnbError)
-    name = base.__name__ if isinstance(base, type) else str(base)
+    core = issubclass(base, core_errors.DrumnbError)
+    name = base.__name__
     key = base if core else name
     cls = _CLASSES.get(key)
     if cls is None:
@@ -81,10 +80,9 @@ def cell_class(kind: type[BaseException] | str) -> type[CellError]:
     return cls
 
 
-def error(kind: type[BaseException] | str, message: str, hint: str | None = None, *,
+def error(kind: type[BaseException], message: str, hint: str | None = None, *,
           status: int | None = None) -> CellError:
-    """A :class:`CellError` of :func:`cell_class` ``(kind)``: pass the core's class, e.g.
-    ``error(ConfigurationError, "...", "hint")``; a name is looked up among the core's classes."""
+    """A :class:`CellError` of :func:`cell_class` ``(kind)``, e.g. ``error(ConfigurationError, "...", "hint")``."""
     return cell_class(kind)(message, hint, status=status)
 
 
@@ -128,15 +126,15 @@ def from_exception(exc: BaseException, cell_maps: list[CellMap] | tuple[CellMap,
     if isinstance(exc, DrumnbError):
         return _like(exc, exc.message, exc.hint)
     if isinstance(exc, SystemExit):
-        return error("SystemExit", f"the model code called sys.exit({exc.code!r}); the kernel keeps running",
+        return error(SystemExit, f"the model code called sys.exit({exc.code!r}); the kernel keeps running",
                      "hooks should raise an exception rather than exit")
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
-        return error(type(exc).__name__, str(exc), "check the path")
+        return error(type(exc), str(exc), "check the path")
     if isinstance(exc, ModuleNotFoundError):
-        return error("ModuleNotFoundError", str(exc), f"pip install the package that provides {exc.name!r}")
+        return error(ModuleNotFoundError, str(exc), f"pip install the package that provides {exc.name!r}")
     global LAST_UNEXPECTED
     LAST_UNEXPECTED = exc
-    return error(type(exc).__name__, f"{exc}" or type(exc).__name__,
+    return error(type(exc), f"{exc}" or type(exc).__name__,
                  "unexpected here; drumnb.jupyter.errors.show_traceback() prints where it came from")
 
 

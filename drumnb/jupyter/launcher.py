@@ -21,7 +21,8 @@ from typing import Any
 
 from . import errors, registry
 from .. import supervisor
-from ..server.client import Client, error_from
+from ..core.errors import ConfigurationError
+from ..server.client import Client, ServerError, error_from
 from ._child import RELOAD_HEADER, RELOAD_PATH
 
 HOST = "127.0.0.1"
@@ -192,7 +193,7 @@ def start(name: str, code_dir: str, target_type: str | None = None, *, port: int
         old = _SERVERS.get(name)
         if old is not None:
             if old.running:
-                raise errors.error("ConfigurationError", f"a server named {name!r} already runs at {old.url} "
+                raise errors.error(ConfigurationError, f"a server named {name!r} already runs at {old.url} "
                                    f"(pid {old.pid})",
                                    f"stop it first (%drum_serve --stop {name}), or use --restart")
             old.stop()
@@ -228,9 +229,9 @@ def _spawn(spec: dict[str, Any], *, timeout: float) -> NotebookServer:
     except supervisor.NotReady as exc:
         registry.remove(child.pid)
         if exc.reason == "refused":
-            raise errors.error("ServerError", f"the server for {name!r} did not start: {exc}",
+            raise errors.error(ServerError, f"the server for {name!r} did not start: {exc}",
                                "see the log above" if exc.tail else None) from None
-        raise errors.error("ServerError", f"the server for {name!r} {exc}" + (f":\n{exc.tail}" if exc.tail else ""),
+        raise errors.error(ServerError, f"the server for {name!r} {exc}" + (f":\n{exc.tail}" if exc.tail else ""),
                            "run the same folder with `drumnb server --code-dir ...` in a terminal to see more") \
             from None
     server = NotebookServer(name, spec, child, port=int(message["port"]), url=message["url"],

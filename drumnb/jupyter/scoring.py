@@ -181,5 +181,5 @@ def _interruptible(call: Any, done: int, total: int, *, single: bool = False) ->
         return call()
     except KeyboardInterrupt:
         where = f" after {done:,} of {total:,} rows" if total and not single else ""
-        raise errors.error("KeyboardInterrupt", f"scoring interrupted{where}; nothing was stored",
+        raise errors.error(KeyboardInterrupt, f"scoring interrupted{where}; nothing was stored",
                            "run the cell again to score all rows") from None

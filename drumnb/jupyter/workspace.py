@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import watch
+from ..core.errors import ConfigurationError
 from ..core.hooks import folder_state
 from . import errors
 from .hookcheck import Report, check_source
@@ -118,7 +119,7 @@ class Workspace:
         if code_dir:
             folder = os.path.abspath(os.path.expanduser(code_dir))
             if must_exist and not os.path.exists(folder):
-                raise errors.error("ConfigurationError", f"model folder not found: {code_dir}",
+                raise errors.error(ConfigurationError, f"model folder not found: {code_dir}",
                                    "pass the folder holding the artifact and custom.py")
             label = name or os.path.basename(os.path.normpath(folder)).removesuffix(".tar.gz") or "model"
             if name:
@@ -148,7 +149,7 @@ class Workspace:
         close = difflib.get_close_matches(name, known, n=1)
         hint = (f"did you mean {close[0]!r}? " if close else "") + \
             "write its hooks with %%drum_hooks NAME, or pass --code-dir DIR"
-        raise errors.error("ConfigurationError", f"no model named {name!r}"
+        raise errors.error(ConfigurationError, f"no model named {name!r}"
                            + (f" (known: {', '.join(known)})" if known else ""), hint)
 
     # --- hooks from cells -----------------------------------------------------------------------
@@ -168,7 +169,7 @@ class Workspace:
         if report.errors:
             first = report.errors[0]
             more = "".join(f"\n  {f}" for f in report.errors[1:])
-            kind = "SyntaxError" if first.message.startswith("SyntaxError") else "HookSignatureError"
+            kind = SyntaxError if first.message.startswith("SyntaxError") else errors.HookSignatureError
             raise errors.error(kind, f"{label}: {first}{more}",
                                f"{HOOK_FILE} was not changed; fix the cell and run it again")
         created = not os.path.isdir(folder)
@@ -181,7 +182,7 @@ class Workspace:
                 why = ("was not written by drumnb" if state == "foreign"
                        else "was edited by hand since drumnb wrote it")
                 if not force:
-                    raise errors.error("FileExistsError", f"{display_path(path)} {why}; it was left as it is",
+                    raise errors.error(FileExistsError, f"{display_path(path)} {why}; it was left as it is",
                                        "run the cell with --force to back it up and replace it, or choose another "
                                        "NAME / --code-dir")
                 backup = self._backup(path)

@@ -14,6 +14,8 @@ from typing import Any
 
 import ipywidgets as W
 
+from ...core.errors import InputError
+from ..errors import CellError, boundary, error
 from ..inspection import Inspection, inspect_request, render_html
 from .static import StaticFallback
 
@@ -124,9 +126,7 @@ class Inspector(StaticFallback, W.VBox):
             try:
                 return binascii.unhexlify("".join(self.body.value.split()))
             except (binascii.Error, ValueError) as exc:
-                from ..errors import error
-
-                raise error("InputError", f"the body is not hex: {exc}",
+                raise error(InputError, f"the body is not hex: {exc}",
                             "type pairs of hex digits, e.g. 89 50 4e 47") from None
         return self.body.value
 
@@ -138,7 +138,6 @@ class Inspector(StaticFallback, W.VBox):
 
     def send(self) -> Inspection:
         """Send the composed request; returns (and shows) the :class:`Inspection`."""
-        from ..errors import CellError, boundary
 
         target = self.target
         if target is None:
