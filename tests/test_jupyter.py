@@ -504,7 +504,7 @@ def test_client_errors_in_cells_are_one_line(ip):
 # --- %drum_serve -------------------------------------------------------------------------------
 
 def test_serve_list_logs_reload_and_stop(ip, runtime):
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
 
     hooks(ip, "svc", CONST.format(factor=2))
     cell = run(ip, "srv = %drum_serve svc")

@@ -101,7 +101,7 @@ def test_sigkill_of_the_kernel_takes_its_server_down(kernel):
     print(f"server gone {took:.2f}s, port free {time.monotonic() - killed:.2f}s after the kernel's SIGKILL")
     # the entry is removed by the server on its way out (SIGTERM from the parent-death signal),
     # or, at the latest, by the next reader
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
 
     assert registry.entries() == [] and registry_pids(runtime) == []
 

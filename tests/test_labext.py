@@ -51,7 +51,7 @@ def test_model_folders_are_described_without_running_them(tmp_path):
 
 
 def test_servers_are_read_from_the_registry_and_stopped_by_pid(tmp_path, monkeypatch):
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
     from drumnb.labext import handlers
 
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))

@@ -89,7 +89,7 @@ def test_tutorials_under_nbval(tmp_path, monkeypatch):
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
     assert proc.returncode == 0, tail
     # nothing keeps running after the notebooks: every server they started was stopped
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
 
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", env["JUPYTER_RUNTIME_DIR"])
     assert registry.entries() == []

@@ -228,7 +228,7 @@ time.sleep(300)
 
 
 def test_a_process_server_is_in_the_registry_and_dies_with_its_sigkilled_parent(tmp_path, monkeypatch):
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
 
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(linear_folder(tmp_path))], stdout=subprocess.PIPE)

@@ -253,7 +253,7 @@ def test_drum_serve_appears_in_sidebar_and_stops(page, lab):
 
 def test_unhealthy_server_is_red_in_status_bar_and_sidebar(page, lab, monkeypatch):
     """A registered server that does not answer /health/: a red dot in the status bar; Stop still ends it."""
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
 
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(lab.runtime))
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])

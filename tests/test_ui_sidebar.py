@@ -29,7 +29,7 @@ OFFLINE = "cannot reach the Jupyter server; retrying"
 
 def serve(start_server, lab, name: str):
     """A real ``drumnb server`` of the example ``name``, entered in the lab's registry as ``%drum_serve`` does."""
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
 
     folder = lab.root / EX / name
     srv = start_server(["-cd", str(folder)])

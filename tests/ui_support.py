@@ -47,7 +47,7 @@ def notebook(path: Path, cells: list[str]) -> Path:
 
 def pid_alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, exited but not yet reaped by its parent, counts as gone)."""
-    from drumnb.jupyter.registry import pid_alive as alive
+    from drumnb.server_registry import pid_alive as alive
 
     return alive(pid)
 

@@ -8,7 +8,7 @@ kernel died, a longer one when it was asked to stop.
 
 Ready, it writes one JSON line to stdout (``{"port": ..., "error": ...}``,
 :func:`drumnb.supervisor.announce_ready`).  It publishes itself in the registry
-(:mod:`drumnb.jupyter.registry`) and removes its entry when it exits.  One
+(:mod:`drumnb.server_registry`) and removes its entry when it exits.  One
 extra route, ``POST <prefix>/_drumnb/reload/``, re-loads the model from its
 folder (after ``%%drum_hooks`` rewrote ``custom.py``) and swaps it in; a model
 that fails to re-load leaves the previous one serving and answers the error.
@@ -165,7 +165,7 @@ def main(argv: list[str]) -> int:
 
     from ..server.options import check_address
     from ..server.runner import make_wsgi_server
-    from . import registry
+    from .. import server_registry as registry
 
     host, port = spec.get("host") or "127.0.0.1", int(spec.get("port") or 0)
     try:

@@ -19,7 +19,8 @@ import time
 import uuid
 from typing import Any
 
-from . import errors, registry
+from .. import server_registry as registry
+from . import errors
 from .. import supervisor
 from ..core.errors import ConfigurationError
 from ..server.client import Client, ServerError, error_from

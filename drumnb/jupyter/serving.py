@@ -5,7 +5,8 @@ import argparse
 from typing import Any
 
 from ..core.errors import HookError
-from . import errors, registry
+from .. import server_registry as registry
+from . import errors
 from .workspace import display_path
 
 

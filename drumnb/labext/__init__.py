@@ -4,7 +4,7 @@ Enabled by ``etc/jupyter/jupyter_server_config.d/drumnb.json`` (installed with
 the wheel), which names this module.  It only translates HTTP to drumnb's own
 functions -- the model folders under the server's root directory
 (:mod:`drumnb.labext.folders`), the registry of running servers
-(:mod:`drumnb.jupyter.registry`), and ``drumnb new`` (:func:`drumnb.tools.new_model`).
+(:mod:`drumnb.server_registry`), and ``drumnb new`` (:func:`drumnb.tools.new_model`).
 
 Routes, under the server's base URL (JSON; Jupyter's token/XSRF auth applies)::
 

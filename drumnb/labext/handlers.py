@@ -75,7 +75,7 @@ def memory_mb(pid: int) -> float | None:
 
 def list_servers() -> list[dict[str, Any]]:
     """Every live registry entry with its health and memory (checked in parallel)."""
-    from ..jupyter import registry
+    from .. import server_registry as registry
 
     entries = registry.entries()
 
@@ -95,7 +95,7 @@ def list_servers() -> list[dict[str, Any]]:
 
 def stop_server(pid: int, timeout: float = STOP_TIMEOUT) -> dict[str, Any]:
     """SIGTERM (then SIGKILL after ``timeout``) the server ``pid``, which must be in the registry."""
-    from ..jupyter import registry
+    from .. import server_registry as registry
 
     entry = next((e for e in registry.entries() if int(e["pid"]) == pid), None)
     if entry is None:

@@ -9,7 +9,7 @@ thread of this process (the model object is shared, nothing is copied); with
 ``process=True`` or ``workers=N`` it runs ``drumnb server`` as a child process
 (gunicorn when ``workers`` is given) under :mod:`drumnb.supervisor`: the child
 dies with this process (even by ``kill -9``), is stopped by PID on ``stop()``,
-and is listed in the server registry (:mod:`drumnb.jupyter.registry`), so the
+and is listed in the server registry (:mod:`drumnb.server_registry`), so the
 JupyterLab sidebar shows it.  Behind JupyterHub / Binder with
 jupyter-server-proxy, ``browser_url`` is the URL a browser reaches it at.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import supervisor
 from ..core.errors import ModelLoadError
-from ..jupyter import registry
+from .. import server_registry as registry
 from .client import Client
 from .options import DEFAULT_MAX_REQUEST_SIZE, normalize_prefix
 

@@ -4,7 +4,7 @@ Files live in ``<jupyter runtime dir>/drumnb-servers/`` (``JUPYTER_RUNTIME_DIR``
 moves it), named ``server-<pid>.json``, so that anything on the machine -- the
 JupyterLab extension, another kernel, a terminal -- can list what runs::
 
-    from drumnb.jupyter import registry
+    from drumnb import server_registry as registry
     for entry in registry.entries():          # stale ones are removed on the way
         print(entry["name"], entry["url"], entry["pid"])
 
@@ -29,7 +29,7 @@ import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ..supervisor import pid_alive  # noqa: F401 - part of this module's interface (the sidebar uses it)
+from .supervisor import pid_alive  # noqa: F401 - part of this module's interface (the sidebar uses it)
 
 VERSION = 1
 SUBDIR = "drumnb-servers"
