@@ -12,7 +12,7 @@ import textwrap
 import time
 
 import pytest
-from test_server_support import wait_for
+from server_support import wait_for
 
 from drumnb import supervisor
 

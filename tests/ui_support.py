@@ -1,4 +1,4 @@
-"""A real ``jupyter lab`` on 127.0.0.1 and headless Chromium (Python Playwright) for tests/test_ui.py.
+"""A real ``jupyter lab`` on 127.0.0.1 and headless Chromium (Python Playwright) for tests/labext/test_ui.py.
 
 The server gets its own runtime, config, settings and workspaces folders (so
 the registry of drumnb servers, JupyterLab's settings and layouts are the

@@ -222,7 +222,7 @@ def _read_csv_arrow(data: bytes) -> pd.DataFrame | None:
 
     pyarrow is told pandas' NA strings; its table is accepted only if every
     column is int64, float64 or all-null (pandas: float64 NaN) and none of
-    these traps, found by differential testing (tests/test_codecs.py), applies:
+    these traps, found by differential testing (tests/core/test_codecs.py), applies:
 
     * duplicate or empty header names (pandas renames them ``a.1``,
       ``Unnamed: 0``), and zero rows (pandas: object columns);

@@ -14,7 +14,7 @@ Why the values are equal: a field is taken only when it matches a plain
 decimal grammar; integral columns go through ``int`` (pandas: ``int64``),
 the others through ``float``, which rounds correctly, as pandas 3's parser
 does (checked on repr, midpoint and long-mantissa inputs by
-tests/test_server_runtime.py).  Before pandas 3 the parser did not always
+tests/server/test_server_runtime.py).  Before pandas 3 the parser did not always
 round correctly, so there every payload goes to pandas.
 """
 from __future__ import annotations

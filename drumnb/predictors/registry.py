@@ -11,7 +11,7 @@ Third-party predictors register through the ``drumnb.predictors`` entry
 point group: each entry point is a callable that calls :func:`register`.
 
 An entry is the whole of what drumnb knows about a framework, so adding one
-is one module (see tests/test_framework_registry.py):
+is one module (see tests/predictors/test_framework_registry.py):
 
 * reading: ``extensions``, ``modules`` and the predictor class ``target``;
 * saving (``drumnb export`` of a notebook object): ``save``, a

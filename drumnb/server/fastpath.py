@@ -15,7 +15,7 @@ the feature-name comparison, done here by comparing the header).  Per request:
 the plain-numeric CSV readers (:mod:`drumnb.core.fastcsv`), else pandas,
 the twin's ``predict``, a numeric check of the output, JSON.
 
-Byte-identical answers are a tested promise (tests/test_server_runtime.py
+Byte-identical answers are a tested promise (tests/server/test_server_runtime.py
 compares both paths on tricky inputs); ``DRUMNB_FAST_PATH=0`` turns it off.
 """
 from __future__ import annotations

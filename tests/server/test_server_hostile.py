@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import requests
 from fixtures import write_folder
-from test_server_support import csv_bytes, data, linear_folder, start_server
+from server_support import csv_bytes, data, linear_folder, start_server
 
 assert start_server  # a fixture, used by name below
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from fixtures import write_folder
 from prometheus_client.parser import text_string_to_metric_families
-from test_server_support import broken_folder, csv_bytes, data, start_server, wait_for, workers_of
+from server_support import broken_folder, csv_bytes, data, start_server, wait_for, workers_of
 
 assert start_server  # a fixture, used by name below
 CSV = {"Content-Type": "text/csv"}

@@ -186,7 +186,8 @@ def test_progress_follows_the_large_case(slow, data_file, tmp_path):
         proc = subprocess.run([sys.executable, "-m", "drumnb", "perf-test", "--code-dir", str(slow), "--input",
                                str(data_file), "--sizes", "1", "--large-file-mb", "1", "--requests", "2",
                                "--verbose"], stdout=subprocess.PIPE, stderr=err, timeout=120,
-                              env={**os.environ, "PYTHONPATH": os.path.dirname(__file__)})
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                  [os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)])})
     assert proc.returncode == 0, log.read_text()
     frames = log.read_text().replace("\r", "\n").splitlines()
     large = [int(m.group(1)) for f in frames if "1 MB file" in f and (m := re.search(r"(\d+)%\|", f))]

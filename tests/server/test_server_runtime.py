@@ -14,7 +14,7 @@ import psutil
 import pytest
 import requests
 from fixtures import write_folder
-from test_server_support import (binary_folder, csv_bytes, data, hooks_folder, linear_folder, multiclass_folder,
+from server_support import (binary_folder, csv_bytes, data, hooks_folder, linear_folder, multiclass_folder,
                                  start_server, wait_for, workers_of)
 
 from drumnb.core import fastcsv
@@ -194,7 +194,7 @@ def _call(wsgi, body: bytes, *, path="/predict/", headers=None) -> tuple[str, li
         answer.update(status=status, headers=response_headers)
 
     body_out = b"".join(wsgi(environ, start_response))
-    # Server-Timing holds measured times, never the same twice: compared apart (tests/test_timing.py)
+    # Server-Timing holds measured times, never the same twice: compared apart (tests/server/test_timing.py)
     headers = [(k, v) for k, v in answer["headers"] if k != "Server-Timing"]
     return answer["status"], headers, body_out
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from fixtures import write_folder
 from jupyter_support import port_free
-from test_server_support import broken_folder, csv_bytes, data, linear_folder, wait_for
+from server_support import broken_folder, csv_bytes, data, linear_folder, wait_for
 
 from drumnb.model import load_model
 from drumnb.server import serve

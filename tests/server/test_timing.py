@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 from fixtures import frame, write_folder
-from test_server_support import csv_bytes, data, hooks_folder, linear_folder, start_server  # noqa: F401 (a fixture)
+from server_support import csv_bytes, data, hooks_folder, linear_folder, start_server  # noqa: F401 (a fixture)
 
 from drumnb.model import STEPS, load_model
 from drumnb.server.app import create_app

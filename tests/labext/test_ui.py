@@ -19,7 +19,7 @@ import pytest
 
 from ui_support import CHROMIUM, CHROMIUM_ARGS, Lab, chromium_missing, notebook, pid_alive, shot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 _missing = chromium_missing()
 pytestmark = [pytest.mark.skipif(_missing is not None, reason=_missing or ""), pytest.mark.timeout(240)]

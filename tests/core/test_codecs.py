@@ -439,6 +439,6 @@ def test_import_is_light():
     code = ("import sys, numpy, pandas; before = set(sys.modules); import drumnb.core.codecs; "
             "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in "
             "('pyarrow', 'scipy', 'http', 'flask', 'werkzeug', 'IPython', 'ipykernel', 'email')))")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "[]"

@@ -459,7 +459,7 @@ def test_a_long_score_shows_progress_and_stops_cleanly_on_ctrl_c(ip):
 def test_a_model_without_hooks_is_scored_in_one_call_too(ip, tmp_path):
     from drumnb.jupyter import scoring
     from drumnb.model import load_model
-    from test_server_support import data, linear_folder
+    from server_support import data, linear_folder
 
     model = load_model(str(linear_folder(tmp_path)), "regression")
     X = data(3000)

@@ -27,7 +27,7 @@ HAVE_R = shutil.which("Rscript") is not None and importlib.util.find_spec("rpy2"
 NO_R = "needs R (Rscript) and rpy2: apt-get install r-base-core r-cran-caret; pip install 'drumnb[r]'"
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MARK = "@@drumnb-result@@"
 
 TRAIN_R = r"""

@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not HAVE_JAVA, reason="needs 
                                                    "pip install 'drumnb[java]'")]
 needs_h2o = pytest.mark.skipif(not HAVE_H2O, reason="needs h2o==3.46.0.11 (pip install 'drumnb[java]')")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MARK = "@@drumnb-result@@"
 KINDS = {"reg": ("regression", {}),
          "bin": ("binary", {"positive_class_label": "yes", "negative_class_label": "no"}),
@@ -390,7 +390,7 @@ def test_h2o_scores_match_h2o(api, h2o_models, kind, fmt):
         np.testing.assert_allclose(ours["Predictions"], ref["predict"], atol=1e-6)
     else:
         labels = KINDS[kind][1].get("class_labels") or ["no", "yes"]
-        assert sorted(ours.columns) == sorted(labels)  # the order is the contract's (tests/test_contract.py)
+        assert sorted(ours.columns) == sorted(labels)  # the order is the contract's (tests/core/test_contract.py)
         np.testing.assert_allclose(ours[labels], ref[labels], atol=1e-6)
     assert pd.DataFrame(api[f"{fmt}_{kind}_df"]).equals(ours)  # a DataFrame scores the same as the file
     info = api[f"{fmt}_{kind}_info"]

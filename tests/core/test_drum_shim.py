@@ -21,7 +21,7 @@ import pytest
 import requests
 from conftest import run_cli
 from fixtures import write_folder
-from test_server_support import csv_bytes, data, start_server
+from server_support import csv_bytes, data, start_server
 
 import drumnb
 from drumnb.core.errors import ConfigurationError, DrumnbError, HookLoadError

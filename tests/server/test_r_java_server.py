@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_server_support import start_server
+from server_support import start_server
 
 assert start_server  # a fixture, used by name below
 
@@ -45,7 +45,7 @@ needs_h2o = pytest.mark.skipif(not HAVE_H2O, reason="needs a JDK (java, javac), 
                                                     "pip install 'drumnb[java]'")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT = 180  # R + caret, or a JVM, start in a few seconds; two shared cores can make it much slower
 
 # the training scripts and hooks of the API tests, so that the three front ends are checked on the same models

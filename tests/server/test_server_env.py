@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from test_server_support import HOST, broken_folder, csv_bytes, data, free_port, linear_folder, start_server
+from server_support import HOST, broken_folder, csv_bytes, data, free_port, linear_folder, start_server
 
 assert start_server  # a fixture, used by name below
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import requests
-from test_server_support import (
+from server_support import (
     binary_folder,
     broken_folder,
     csv_bytes,
@@ -392,7 +392,7 @@ def test_env_twins_address_and_with_error_server(start_server, folders):
     """ADDRESS and WITH_ERROR_SERVER stand in for --address and --with-error-server."""
     import sys
 
-    from test_server_support import HOST, free_port
+    from server_support import HOST, free_port
 
     port = free_port()
     server = start_server([], command=[sys.executable, "-m", "drumnb", "server", "-cd", str(folders["broken"]),

@@ -21,7 +21,7 @@ FRAMEWORKS = tuple(SPECS)
 ARTIFACTS = {fw: spec.artifact for fw, spec in SPECS.items()}
 FRAMEWORK_MODULES = {fw: spec.template_needs for fw, spec in SPECS.items()}
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOOK_DOCS = ("init", "load_model", "read_input_data", "transform", "score", "post_process")
 
 

@@ -14,7 +14,7 @@ from drumnb.model import load_model
 from drumnb.server.fastpath import FastPredict
 from drumnb.watch import FolderWatcher
 from fixtures import frame, write_folder
-from test_server_support import csv_bytes, data, linear_folder, start_server, wait_for  # noqa: F401 (a fixture)
+from server_support import csv_bytes, data, linear_folder, start_server, wait_for  # noqa: F401 (a fixture)
 from test_timing import serve  # noqa: F401 (a fixture: an app on a thread server on 127.0.0.1)
 
 #: load_model counts its runs in loads.log (a .log file: not an artifact, so writing it reloads nothing)

@@ -21,7 +21,7 @@ jupyter_client = pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
 from jupyter_support import execute, port_free  # noqa: E402
-from test_server_support import wait_for  # noqa: E402
+from server_support import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_r import HAVE_R, NO_R, _env, run_cli, run_scenario
-from test_server_support import start_server
+from server_support import start_server
 
 import drumnb
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from h2o_support import start_training, stop_training, wait_trained
 from test_java import ERR, HAVE_H2O, HAVE_JAVA, KINDS, _env, run_scenario
-from test_server_support import start_server
+from server_support import start_server
 
 assert start_server  # a fixture, used by name below
 

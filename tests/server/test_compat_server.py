@@ -8,7 +8,7 @@ import pickle
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from test_server_support import csv_bytes, data, linear_folder, start_server
+from server_support import csv_bytes, data, linear_folder, start_server
 
 from fixtures import write_folder
 

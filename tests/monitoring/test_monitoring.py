@@ -11,7 +11,7 @@ import drumnb
 from drumnb import monitoring
 from drumnb.monitoring import MonitoringError, MonitorSettings, Reporter
 from fixtures import write_folder
-from test_server_support import start_server
+from server_support import start_server
 
 assert start_server  # a fixture, used by name below
 
@@ -176,7 +176,7 @@ def test_concurrent_requests_are_all_recorded_exactly(start_server, tmp_path, wo
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
-    from test_server_support import linear_folder
+    from server_support import linear_folder
 
     folder = linear_folder(tmp_path)
     db = str(tmp_path / "load.sqlite")

@@ -9,14 +9,14 @@ and polls less and less often (3 s doubling up to 30 s) until it answers.
 
 Real JupyterLab, real drumnb servers (``drumnb server`` processes entered in
 the lab's registry), headless Chromium; the module's lab and browser are
-tests/test_ui.py's fixtures.
+tests/labext/test_ui.py's fixtures.
 """
 from __future__ import annotations
 
 import time
 
 import pytest
-from test_server_support import start_server  # noqa: F401 - a fixture
+from server_support import start_server  # noqa: F401 - a fixture
 from test_ui import EX, EXAMPLES, browser, expect, lab, open_lab, open_sidebar, page  # noqa: F401 - fixtures
 from ui_support import Lab, chromium_missing, shot
 
