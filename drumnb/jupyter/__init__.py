@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension", "serve", "servers", "stop_all", "model",
-           "inspect_request", "inspector", "server_panel", "score_panel", "monitoring_panel", "monitoring_report",
-           "registry"]
+           "inspect_request", "inspector", "server_panel", "score_panel", "monitoring_panel", "monitoring_report"]
 
 _LOADED: dict[int, Any] = {}
 
@@ -94,7 +93,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(__name__ + ".widgets"), name)
-    if name in ("registry", "launcher", "workspace", "magics", "widgets", "errors", "client", "display"):
+    if name in ("launcher", "workspace", "magics", "widgets", "errors", "client", "display"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

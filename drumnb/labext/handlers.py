@@ -203,7 +203,8 @@ def _warm_up() -> None:
     """Import what the first model listing needs (pandas, yaml, the predictors) before anyone asks."""
     try:
         from ..core import contract, metadata  # noqa: F401
-        from ..jupyter import hookcheck, registry  # noqa: F401
+        from .. import server_registry  # noqa: F401
+        from ..jupyter import hookcheck  # noqa: F401
         from ..tools import describe  # noqa: F401
     except Exception:  # noqa: BLE001 - the request will report it
         pass

@@ -612,7 +612,8 @@ def test_unstructured_and_chat_through_the_client(ip):
 def test_hub_proxy_url_and_stale_registry_entries(monkeypatch, runtime):
     import importlib.util
 
-    from drumnb.jupyter import launcher, registry
+    from drumnb import server_registry as registry
+    from drumnb.jupyter import launcher
 
     assert launcher.proxy_url_template({}) is None
     real = importlib.util.find_spec

@@ -57,7 +57,8 @@ def _row_stats(url: str, server: Any = None) -> dict[str, Any]:
 
 def collect() -> list[dict[str, Any]]:
     """One dict per server: this kernel's (with handles), then other kernels' from the registry."""
-    from .. import launcher, registry
+    from ... import server_registry as registry
+    from .. import launcher
 
     rows, seen = [], set()
     for server in launcher.servers().values():
