@@ -68,7 +68,7 @@ def read_numeric(data: bytes, max_bytes: int = MAX_BYTES) -> NumericCSV | None:
         return None
     names = head.split(",")
     p = len(names)
-    if not all(names) or len(set(names)) != p or any(name != name.strip() for name in names):
+    if not _plain_names(names):
         return None
     rows = body.split("\n")
     if any(row.count(",") != p - 1 for row in rows):
@@ -125,12 +125,17 @@ def read_numeric_rows(data: bytes) -> NumericCSV | None:
     except (UnicodeDecodeError, _orjson.JSONDecodeError, ValueError, TypeError, OverflowError):
         return None  # invalid JSON numbers, rows of unequal length: pandas' business
     p = len(names)
-    if (values.ndim != 2 or values.shape[1] != p or not all(names) or len(set(names)) != p
-            or any(name != name.strip() for name in names) or not (np.abs(values) < _EXACT_INTEGERS).all()):
+    if (values.ndim != 2 or values.shape[1] != p or not _plain_names(names)
+            or not (np.abs(values) < _EXACT_INTEGERS).all()):
         return None
     if b"." not in body and b"e" not in body and b"E" not in body:  # every column integral: pandas' int64
         values = values.astype(np.int64)
     return NumericCSV(tuple(names), np.asfortranarray(values))
+
+
+def _plain_names(names: list[str]) -> bool:
+    """Header names pandas keeps as they are: none empty, none repeated (pandas renames), no edge spaces."""
+    return all(names) and len(set(names)) == len(names) and all(name == name.strip() for name in names)
 
 
 def _has_fraction(column: list[str]) -> bool:

@@ -32,7 +32,7 @@ import numpy as np
 from ..core import codecs, contract, fastcsv
 from ..core.contract import CLASSIFICATION, REGRESSION
 from . import payloads
-from .stats import REPLAY_HEADER, SERVER_TIMING, parse_server_timing, server_timing
+from .stats import REPLAY_HEADER, SERVER_TIMING, parse_server_timing
 
 log = logging.getLogger("drumnb.server")
 
@@ -99,18 +99,17 @@ class FastPredict:
                 self.hits += 1
                 body, steps, serialize = answer
                 server = self.server
-                headers = [("Content-Type", payloads.JSON), ("Content-Length", str(len(body))),
-                           (SERVER_TIMING, server_timing(steps, serialize))]
+                timing = server.record_steps(steps, serialize)
+                headers = [("Content-Type", payloads.JSON), ("Content-Length", str(len(body))), (SERVER_TIMING, timing)]
                 headers += server.stamp_headers(environ.get("HTTP_X_REQUEST_ID"))
                 start_response("200 OK", headers)
                 seconds = time.perf_counter() - started
                 server.metrics.observe_request("predict", "POST", 200, seconds)
-                server.steps.observe(steps, serialize)
                 if server.requests is not None:  # kept for replay, as Flask's after-request keeps them
                     server.requests.add(path=environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"], method="POST",
                                         status=200, seconds=seconds, body=environ["wsgi.input"].getvalue(),
                                         content_type=environ.get("CONTENT_TYPE") or None, multipart=False,
-                                        output=body, output_type=payloads.JSON, steps=parse_server_timing(headers[2][1]))
+                                        output=body, output_type=payloads.JSON, steps=parse_server_timing(timing))
                 return [body]
         return self.app(environ, start_response)
 
