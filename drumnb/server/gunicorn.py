@@ -78,8 +78,9 @@ class DrumnbGunicorn(BaseApplication):
         leanimports.install()  # before the model's imports reach SciPy
         opts = self.options
         try:
-            app = create_app(opts.loader(), server_name="gunicorn", multiprocess=True,
-                             process_root=self.master_pid, **opts.app_kwargs())
+            with leanimports.no_gc_passes():
+                app = create_app(opts.loader(), server_name="gunicorn", multiprocess=True,
+                                 process_root=self.master_pid, **opts.app_kwargs())
         except DrumnbError as exc:
             _write_load_error(self.metrics_dir, exc)
             sys.exit(WORKER_BOOT_ERROR)

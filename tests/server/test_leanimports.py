@@ -10,8 +10,11 @@ import subprocess
 import sys
 
 import pytest
+from drumnb.server import leanimports
+from fixtures import write_folder
+from server_support import start_server
 
-pytest.importorskip("scipy")
+assert start_server  # a fixture, used by name below
 
 PROBE = r"""
 import json, sys
@@ -48,3 +51,38 @@ def test_scipy_keeps_its_capabilities_and_results_without_the_docstring_rewrite(
 def test_lean_imports_can_be_turned_off():
     probe = _probe("lean", DRUMNB_LEAN_IMPORTS="0")
     assert probe["installed"] is False and probe["note"] in (True, False)
+
+
+def test_the_collector_pauses_while_the_app_loads_and_runs_again_after():
+    import gc
+
+    assert gc.isenabled()
+    with leanimports.no_gc_passes():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), leanimports.no_gc_passes():
+        raise RuntimeError("the load failed")
+    assert gc.isenabled()  # a failed load leaves it running too
+    gc.disable()
+    try:
+        with leanimports.no_gc_passes():
+            pass
+        assert not gc.isenabled()  # someone else's choice is kept
+    finally:
+        gc.enable()
+
+
+def test_a_real_worker_collects_again_once_it_serves(start_server, tmp_path):
+    folder = write_folder(tmp_path, "gc_probe", """
+        import gc
+        import pandas as pd
+
+        def load_model(code_dir):
+            return "model"
+
+        def score(data, model, **kwargs):
+            return pd.DataFrame({"Predictions": [float(gc.isenabled())] * len(data)})
+    """)
+    server = start_server(["-cd", str(folder), "--target-type", "regression"])
+    answer = server.post("/predict/", data=b"x\n1\n2\n", headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 200 and answer.json() == {"predictions": [1.0, 1.0]}

@@ -143,6 +143,15 @@ def test_the_large_reader_rounds_every_float_as_pandas_does():
     assert fastcsv.read_numeric_rows(big) is None
 
 
+def test_the_large_reader_sees_rows_of_other_lengths_even_when_the_count_of_fields_adds_up():
+    rows = b"1.5,2.5,3.5\n" * 2000
+    assert fastcsv.read_numeric_rows(b"a,b,c\n" + rows) is not None
+    for odd in (b"1.5,2.5,3.5,4.5\n1.5,2.5\n", b"1.5,2.5\n1.5,2.5,3.5,4.5\n", b"1.5,2.5,3.5\n\n"):
+        assert fastcsv.read_numeric_rows(b"a,b,c\n" + rows + odd + rows) is None, odd
+    for literal in (b"true", b"null", b"[1]", b"{}", b"1e", b"--1", b"1.2.3"):
+        assert fastcsv.read_numeric_rows(b"a,b,c\n" + rows + b"1.5,2.5," + literal + b"\n") is None, literal
+
+
 def test_fastcsv_gives_up_on_a_pathological_body_in_linear_time():
     body = b"a\n" + b",".join([b"1" * 10] * 1400) + b"x"
     started = time.perf_counter()
