@@ -65,3 +65,20 @@ def unnamed_binary_folder(root: Path, name: str = "unnamed") -> Path:
         def load_model(code_dir):
             return Proba()
     """)
+
+
+#: Unstructured request bodies and how the runner decodes them: (Content-Type, body, what the hook gets
+#: (str or bytes), mimetype, charset).  The server's and batch mode's tests share it.
+UNSTRUCTURED_DECODING = [
+    (None, "héllo".encode(), "str", "text/plain", "utf-8"),
+    ("text/plain", "héllo".encode(), "str", "text/plain", "utf-8"),
+    ("TEXT/PLAIN", "héllo".encode(), "str", "text/plain", "utf-8"),
+    ("text/plain; charset=latin1", "héllo".encode("latin1"), "str", "text/plain", "latin1"),
+    ('text/plain; charset="latin1"', "héllo".encode("latin1"), "str", "text/plain", "latin1"),
+    ("text/csv; charset=utf-16", "a,b".encode("utf-16"), "str", "text/csv", "utf-16"),
+    ("application/json", b'{"a": 1}', "str", "application/json", "utf-8"),
+    ("application/json-patch+json", b"[]", "str", "application/json-patch+json", "utf-8"),
+    ("application/octet-stream", b"\x00\x01", "bytes", "application/octet-stream", None),
+    ("image/png", b"\x89PNG", "bytes", "image/png", None),
+    ("text/plain", b"", "str", "text/plain", "utf-8"),
+]

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run_cli
 from drumnb.cli import main
-from fixtures import write_folder
+from fixtures import UNSTRUCTURED_DECODING, write_folder
 
 HOOK = """
 import json
@@ -35,19 +35,8 @@ def score_unstructured(model, data, **kwargs):
     return None
 """
 
-CONTENT = [
-    (None, "héllo".encode(), "str", "text/plain", "utf8"),
-    ("text/plain", "héllo".encode(), "str", "text/plain", "utf-8"),
-    ("TEXT/PLAIN", "héllo".encode(), "str", "text/plain", "utf-8"),
-    ("text/plain; charset=latin1", "héllo".encode("latin1"), "str", "text/plain", "latin1"),
-    ('text/plain; charset="latin1"', "héllo".encode("latin1"), "str", "text/plain", "latin1"),
-    ("text/csv; charset=utf-16", "a,b".encode("utf-16"), "str", "text/csv", "utf-16"),
-    ("application/json", b'{"a": 1}', "str", "application/json", "utf-8"),
-    ("application/json-patch+json", b"[]", "str", "application/json-patch+json", "utf-8"),
-    ("application/octet-stream", b"\x00\x01", "bytes", "application/octet-stream", None),
-    ("image/png", b"\x89PNG", "bytes", "image/png", None),
-    ("text/plain", b"", "str", "text/plain", "utf-8"),
-]
+# Batch mode gives a body without a Content-Type the charset core.unstructured.BATCH_CHARSET; the rest as the server
+CONTENT = [(None, "héllo".encode(), "str", "text/plain", "utf8"), *UNSTRUCTURED_DECODING[1:]]
 RETURNS = {"str": lambda data: ("é" + data).encode(), "bytes": lambda data: b"\x00\xff",
            "tuple-mimetype": lambda data: "é".encode(), "tuple-charset": lambda data: "é".encode("latin1"),
            "tuple-none": lambda data: "é".encode(), "none": lambda data: b""}

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from drumnb.server.background import serve
-from fixtures import write_folder
+from fixtures import UNSTRUCTURED_DECODING, write_folder
 
 HOOK = """
 import json
@@ -32,19 +32,7 @@ def score_unstructured(model, data, **kwargs):
         return 42
     return None
 """
-CONTENT = [
-    (None, "héllo".encode(), "str", "text/plain", "utf-8"),
-    ("text/plain", "héllo".encode(), "str", "text/plain", "utf-8"),
-    ("TEXT/PLAIN", "héllo".encode(), "str", "text/plain", "utf-8"),
-    ("text/plain; charset=latin1", "héllo".encode("latin1"), "str", "text/plain", "latin1"),
-    ('text/plain; charset="latin1"', "héllo".encode("latin1"), "str", "text/plain", "latin1"),
-    ("text/csv; charset=utf-16", "a,b".encode("utf-16"), "str", "text/csv", "utf-16"),
-    ("application/json", b'{"a": 1}', "str", "application/json", "utf-8"),
-    ("application/json-patch+json", b"[]", "str", "application/json-patch+json", "utf-8"),
-    ("application/octet-stream", b"\x00\x01", "bytes", "application/octet-stream", None),
-    ("image/png", b"\x89PNG", "bytes", "image/png", None),
-    ("text/plain", b"", "str", "text/plain", "utf-8"),
-]
+CONTENT = UNSTRUCTURED_DECODING
 RETURNS = {"str": (lambda d: ("é" + d).encode(), "text/plain; charset=utf-8"),
            "bytes": (lambda d: b"\x00\xff", "application/octet-stream"),
            "tuple-mimetype": (lambda d: "é".encode(), "text/html; charset=utf-8"),
